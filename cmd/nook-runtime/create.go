@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nook-containers/nook/internal/runtime"
+)
+
+// createFlags are the flags create and run share.
+type createFlags struct {
+	bundle        string
+	pidFile       string
+	consoleSocket string
+	noPivot       bool
+	noNewKeyring  bool
+	preserveFDs   int
+}
+
+func (f *createFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.bundle, "bundle", "b", ".", "path to the bundle directory")
+	fl.StringVar(&f.pidFile, "pid-file", "", "write the container's init pid to this file")
+	fl.StringVar(&f.consoleSocket, "console-socket", "", "unix socket that receives the pty master (terminal=true)")
+	fl.BoolVar(&f.noPivot, "no-pivot", false, "use MS_MOVE+chroot instead of pivot_root (ramfs roots)")
+	fl.BoolVar(&f.noNewKeyring, "no-new-keyring", false, "do not create a new session keyring")
+	fl.IntVar(&f.preserveFDs, "preserve-fds", 0, "pass this many fds after stderr to the program")
+}
+
+func (f *createFlags) create(g *globals, id string) (*runtime.Container, error) {
+	if f.preserveFDs < 0 {
+		return nil, errors.New("--preserve-fds must not be negative")
+	}
+	return runtime.Create(g.root, id, runtime.CreateOpts{
+		Bundle: f.bundle, PreserveFDs: f.preserveFDs, NoPivot: f.noPivot,
+		Log: g.log, LogFile: g.logFile, Debug: g.debug, JSONLog: g.logFormat == "json",
+	})
+}
+
+// writePidFile writes pid atomically: a reader never sees a partial file.
+func writePidFile(path string, pid int) error {
+	if path == "" {
+		return nil
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func createCmd(g *globals) *cobra.Command {
+	f := &createFlags{}
+	cmd := &cobra.Command{
+		Use:   "create [flags] CONTAINER_ID",
+		Short: "create a container from a bundle; its program waits for start",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.create(g, args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := writePidFile(f.pidFile, c.Pid()); err != nil {
+				c.Delete(true, g.log)
+				return err
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}

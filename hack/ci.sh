@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# ci.sh — the whole test suite, as root, on a Debian 12 machine that may be fresh: installs what
+# is missing (make included, see hack/install-deps.sh), then `make ci`: vet, unit tests,
+# integration tests on this host, and the same tests in a pure cgroup v2 VM. .ci/run calls this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "ci: needs root: sudo $0" >&2; exit 1; }
+command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
+export HOME=${HOME:-/root} # the go tool's caches live there
+t0=$(date +%s)
+hack/install-deps.sh
+echo "ci: $(go version), kernel $(uname -r), cgroup $([ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && echo v2 || echo v1/hybrid)" >&2
+make --no-print-directory ci
+echo "ci: passed in $(($(date +%s) - t0)) s"

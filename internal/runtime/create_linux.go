@@ -1,0 +1,201 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nook-containers/nook/internal/runtime/cgroups"
+	"github.com/nook-containers/nook/internal/runtime/initproc"
+)
+
+// CreateOpts are create's options beyond the bundle.
+type CreateOpts struct {
+	// Bundle is the bundle directory holding config.json.
+	Bundle string
+	// PreserveFDs passes fds 3 .. 3+PreserveFDs-1 on to the program.
+	PreserveFDs int
+	// NoPivot uses MS_MOVE + chroot instead of pivot_root.
+	NoPivot bool
+	// Log receives the trace; LogFile, when set, is where init writes its
+	// own trace lines (the runtime's --log destination).
+	Log     *slog.Logger
+	LogFile *os.File
+	Debug   bool
+	JSONLog bool
+}
+
+// LoadSpec reads and validates bundle/config.json.
+func LoadSpec(bundle string) (*specs.Spec, error) {
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("reading config.json: %w", err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", filepath.Join(bundle, "config.json"), err)
+	}
+	if err := Validate(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Create makes container id from the bundle and leaves it "created": init
+// has built the container and waits for Start. On any error nothing is left
+// behind: no state dir, no cgroup, no process. The returned container is
+// locked; the caller must Close it.
+func Create(root, id string, o CreateOpts) (c *Container, err error) {
+	log := o.Log
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if st, err := os.Stat(rootfs); err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("rootfs %s: not a directory", rootfs)
+	}
+	if spec.Linux.Seccomp != nil {
+		log.Warn("linux.seccomp is not applied yet: the container runs without a seccomp filter")
+	}
+
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return nil, fmt.Errorf("making state root: %w", err)
+	}
+	dir := dirOf(root, id)
+	if err := os.Mkdir(dir, 0o711); errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("container %q %w", id, ErrExists)
+	} else if err != nil {
+		return nil, fmt.Errorf("making state dir: %w", err)
+	}
+	// The dir must be searchable by the container's user: init opens
+	// exec.fifo through it after dropping privileges.
+	os.Chmod(dir, 0o711)
+	lock, err := lockDir(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ctr := &Container{ID: id, dir: dir, lock: lock}
+	c = ctr
+	c.State = State{
+		State: specs.State{
+			Version: specs.Version, ID: id, Status: specs.StateCreating,
+			Bundle: bundle, Annotations: spec.Annotations,
+		},
+		Rootfs:          rootfs,
+		CgroupsPath:     spec.Linux.CgroupsPath,
+		OwnPIDNamespace: ownsNamespace(spec.Linux, specs.PIDNamespace),
+		Owner:           os.Getuid(),
+	}
+	var cg cgroups.Manager
+	var cmd *exec.Cmd
+	defer func() {
+		if err == nil {
+			return
+		}
+		if cmd != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if cg != nil {
+			if derr := cg.Destroy(); derr != nil {
+				log.Warn("removing cgroup after failed create", "error", derr)
+			}
+		}
+		os.RemoveAll(dir)
+		ctr.Close()
+	}()
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+
+	cg, err = cgroups.New(spec.Linux.CgroupsPath, id, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := cg.Create(effectiveResources(spec.Linux)); err != nil {
+		return nil, err
+	}
+	fifo := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("making exec fifo: %w", err)
+	}
+	if err := os.Chmod(fifo, 0o622); err != nil { // the umask may have narrowed it
+		return nil, err
+	}
+
+	boot := &initproc.Bootstrap{
+		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec,
+		CgroupPaths: cg.Paths(), Cgroup2: cgroups.DetectMode() == cgroups.Unified,
+		NewUserNS: ownsNamespace(spec.Linux, specs.UserNamespace),
+		NoPivot:   o.NoPivot, Debug: o.Debug, JSONLog: o.JSONLog, PreserveFDs: o.PreserveFDs,
+	}
+	p, err := startInit(spec, dir, o, log)
+	if err != nil {
+		return nil, err
+	}
+	cmd = p.cmd
+	defer p.sock.Close()
+	if err := cg.Apply(cmd.Process.Pid); err != nil {
+		return nil, err
+	}
+	if err := p.conn.Send(initproc.Message{Type: initproc.MsgBootstrap, Bootstrap: boot}); err != nil {
+		return nil, err
+	}
+	m, err := p.conn.Recv()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, errors.New("container init exited before it was ready")
+	case err != nil:
+		return nil, fmt.Errorf("reading from container init: %w", err)
+	case m.Type == initproc.MsgError:
+		return nil, &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
+	case m.Type != initproc.MsgReady:
+		return nil, fmt.Errorf("unexpected message %q from container init", m.Type)
+	}
+
+	c.State.Pid = cmd.Process.Pid
+	if c.State.StartTime, _, err = procStat(c.State.Pid); err != nil {
+		return nil, fmt.Errorf("reading container init's start time: %w", err)
+	}
+	c.State.Status = specs.StateCreated
+	c.State.Created = time.Now().UTC()
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	c.init = cmd
+	log.Debug("created", "id", id, "pid", c.State.Pid)
+	return c, nil
+}
+
+func ownsNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
+	for _, n := range l.Namespaces {
+		if n.Type == t {
+			return n.Path == ""
+		}
+	}
+	return false
+}

@@ -1,0 +1,20 @@
+// Package initproc is the code that runs as the container's first process.
+//
+// The runtime re-executes its own (sealed) binary as "nook-runtime init" in
+// new namespaces. Init reads a Bootstrap from the sync socket and builds the
+// container, one step per file, in this order:
+//
+//	init_linux.go     the sequence below, and error reporting to the parent
+//	rootfs_linux.go   propagation, the rootfs bind, mounts in spec order
+//	devices_linux.go  /dev: default devices, linux.devices, the std links
+//	pivot_linux.go    pivot_root into the rootfs; the old root is detached
+//	paths_linux.go    masked and read-only paths, read-only root
+//	process_linux.go  hostname, sysctl, rlimits, oom score, time offsets
+//	user_linux.go     groups, gid, uid, umask; then capabilities
+//	exec_linux.go     find the program, close stray fds, execve
+//
+// Then it tells the parent "ready", blocks on the state dir's exec.fifo until
+// `start` opens it, and execve()s the user's program. Everything runs on the
+// main OS thread, locked before the Go runtime starts other goroutines on it:
+// namespaces, credentials and capabilities belong to a thread.
+package initproc

@@ -1,0 +1,121 @@
+package initproc
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// lookPath finds process.args[0] inside the container the way execvp(3)
+// does, so that a missing or non-executable program is a create-time error
+// with a Docker-style status: 127 not found, 126 cannot execute.
+func lookPath(p *specs.Process) (string, error) {
+	name := p.Args[0]
+	if strings.Contains(name, "/") {
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(p.Cwd, path)
+		}
+		if err := checkExecutable(path); err != nil {
+			return "", execError(name, err)
+		}
+		return path, nil
+	}
+	for _, dir := range filepath.SplitList(envValue(p.Env, "PATH")) {
+		if dir == "" {
+			dir = "."
+		}
+		path := filepath.Join(dir, name)
+		if err := checkExecutable(path); err == nil {
+			return path, nil
+		}
+	}
+	return "", &stepError{code: 127, err: fmt.Errorf("exec %q: executable file not found in $PATH", name)}
+}
+
+func checkExecutable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return unix.EACCES
+	}
+	return unix.Access(path, unix.X_OK)
+}
+
+func execError(name string, err error) error {
+	code := 126
+	if errors.Is(err, fs.ErrNotExist) {
+		code = 127
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &stepError{code: code, err: fmt.Errorf("exec %q: %w", name, err)}
+}
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// enterCwd changes to process.cwd, as the container's user, inside the new
+// root: after pivot_root no path can lead out of it.
+func enterCwd(p *specs.Process, log *slog.Logger) error {
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("changing to cwd %q: %w", p.Cwd, err)
+	}
+	log.Debug("chdir", "dir", p.Cwd)
+	return nil
+}
+
+// execProgram replaces init with the user's program: HOME, stray fds closed
+// on exec, then execve. It returns only on failure.
+func execProgram(path string, p *specs.Process, preserveFDs int, log *slog.Logger) error {
+	env := p.Env
+	if envValue(env, "HOME") == "" {
+		env = append(env[:len(env):len(env)], "HOME="+homeFor(p.User.UID))
+	}
+	if err := closeExtraFDs(3 + preserveFDs); err != nil {
+		return err
+	}
+	log.Debug("execve", "path", path, "argv", strings.Join(p.Args, " "), "cwd", p.Cwd)
+	err := unix.Exec(path, p.Args, env)
+	return execError(p.Args[0], err)
+}
+
+// closeExtraFDs marks every fd from first on close-on-exec, so that nothing
+// of the host — a directory fd, a socket, the runtime's log — reaches the
+// program (CVE-2024-21626: a leaked directory fd let a container walk the
+// host's filesystem). /proc/self/fd is read through an fd of its own, which is
+// closed before the exec too.
+func closeExtraFDs(first int) error {
+	if err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("listing open fds: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err == nil && fd >= first {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}

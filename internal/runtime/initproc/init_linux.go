@@ -1,0 +1,170 @@
+package initproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nook-containers/nook/internal/runtime/tracelog"
+)
+
+// stepError is a failure that carries the exit status the runtime reports.
+type stepError struct {
+	code int
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+
+// Main is the container's init. It never returns: it execve()s the user's
+// program or exits. The caller must have locked the main OS thread.
+func Main() {
+	fds, err := ParseFDs(os.Getenv(FDsEnv))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "nook-runtime init: %v (init is started by nook-runtime, not by hand)\n", err)
+		os.Exit(125)
+	}
+	os.Unsetenv(FDsEnv)
+	sock := os.NewFile(uintptr(fds.Sync), "sync")
+	conn := NewConn(sock)
+	m, err := conn.Recv()
+	if err != nil || m.Type != MsgBootstrap || m.Bootstrap == nil {
+		fmt.Fprintf(os.Stderr, "nook-runtime init: no bootstrap from the runtime: %v\n", err)
+		os.Exit(125)
+	}
+	b := m.Bootstrap
+	log := newLogger(b, fds.Log)
+
+	fail := func(err error) {
+		code := 125
+		var se *stepError
+		if errors.As(err, &se) {
+			code = se.code
+		}
+		log.Debug("init failed", "error", err)
+		conn.Send(Message{Type: MsgError, Error: err.Error(), ExitCode: code})
+		os.Exit(code)
+	}
+
+	path, err := build(b, log)
+	if err != nil {
+		fail(err)
+	}
+	if err := conn.Send(Message{Type: MsgReady}); err != nil {
+		os.Exit(125)
+	}
+	sock.Close()
+
+	if err := waitForStart(fds.StateDir, log); err != nil {
+		fmt.Fprintf(os.Stderr, "nook-runtime init: %v\n", err)
+		os.Exit(125)
+	}
+	err = execProgram(path, b.Spec.Process, b.PreserveFDs, log)
+	// execve returned: report on the container's stderr, the only channel
+	// left once create has exited.
+	fmt.Fprintf(os.Stderr, "nook-runtime: %v\n", err)
+	var se *stepError
+	if errors.As(err, &se) {
+		os.Exit(se.code)
+	}
+	os.Exit(126)
+}
+
+// build turns the bootstrap into a container, up to the point where only
+// start's signal and the final execve are left. It returns the resolved path
+// of the program to run.
+func build(b *Bootstrap, log *slog.Logger) (string, error) {
+	s := b.Spec
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		st, _ := os.ReadFile("/proc/self/status")
+		uidMap, _ := os.ReadFile("/proc/self/uid_map")
+		log.Debug("init credentials", "uid", os.Getuid(), "capeff", statusField(string(st), "CapEff"),
+			"uid_map", strings.Join(strings.Fields(string(uidMap)), " "))
+	}
+	if err := setOOMScoreAdj(s.Process.OOMScoreAdj, log); err != nil {
+		return "", err
+	}
+	if err := enterLateNamespaces(s.Linux, log); err != nil {
+		return "", err
+	}
+	if err := prepareRootfs(b, log); err != nil {
+		return "", err
+	}
+	if err := pivotRoot(b, log); err != nil {
+		return "", err
+	}
+	if err := setHostname(s, log); err != nil {
+		return "", err
+	}
+	if err := writeSysctls(s.Linux.Sysctl, log); err != nil {
+		return "", err
+	}
+	if err := finalizeRootfs(b, log); err != nil {
+		return "", err
+	}
+	if err := setRlimits(s.Process.Rlimits, log); err != nil {
+		return "", err
+	}
+	path, err := lookPath(s.Process)
+	if err != nil {
+		return "", err
+	}
+	if err := setupUser(s.Process, log); err != nil {
+		return "", err
+	}
+	if err := enterCwd(s.Process, log); err != nil {
+		return "", err
+	}
+	if err := applyCapabilities(s.Process.Capabilities, log); err != nil {
+		return "", err
+	}
+	if s.Process.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return "", fmt.Errorf("setting no_new_privs: %w", err)
+		}
+		log.Debug("prctl", "op", "PR_SET_NO_NEW_PRIVS", "value", 1)
+	}
+	return path, nil
+}
+
+func statusField(status, key string) string {
+	for _, l := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// waitForStart blocks until `nook-runtime start` opens exec.fifo for reading,
+// then writes one byte so start knows init got past this point.
+func waitForStart(stateDir int, log *slog.Logger) error {
+	log.Debug("waiting for start", "fifo", fifoName)
+	fd, err := unix.Openat(stateDir, fifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
+	unix.Close(stateDir)
+	if _, err := unix.Write(fd, []byte{'0'}); err != nil {
+		return fmt.Errorf("writing exec fifo: %w", err)
+	}
+	return nil
+}
+
+const fifoName = "exec.fifo"
+
+// newLogger writes the init's trace to LogFD, in the runtime's format.
+func newLogger(b *Bootstrap, fd int) *slog.Logger {
+	if !b.Debug || fd < 0 {
+		return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	out := os.NewFile(uintptr(fd), "log")
+	return slog.New(tracelog.New(out, slog.LevelDebug, b.JSONLog)).With("pid", os.Getpid(), "in", "init")
+}

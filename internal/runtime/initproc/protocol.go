@@ -1,0 +1,84 @@
+package initproc
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// FDs are the fds the parent passes to init, right after the fds the
+// program keeps (3 .. 3+PreserveFDs-1). The parent tells init their numbers
+// in the environment variable FDsEnv as "sync,statedir,log" (-1: none).
+type FDs struct {
+	// Sync is init's end of a SOCK_STREAM socketpair with the parent.
+	Sync int
+	// StateDir is an O_PATH fd of the container's state dir, through which
+	// init opens exec.fifo after pivot_root.
+	StateDir int
+	// Log is where init writes its debug trace (the runtime's --log).
+	Log int
+}
+
+// FDsEnv is the environment variable that carries FDs to init. init's own
+// environment never reaches the program: execve gets process.env.
+const FDsEnv = "_NOOK_INIT_FDS"
+
+func (f FDs) String() string { return fmt.Sprintf("%d,%d,%d", f.Sync, f.StateDir, f.Log) }
+
+// ParseFDs reads FDs back from FDsEnv's value.
+func ParseFDs(s string) (FDs, error) {
+	var f FDs
+	if _, err := fmt.Sscanf(s, "%d,%d,%d", &f.Sync, &f.StateDir, &f.Log); err != nil {
+		return f, fmt.Errorf("malformed %s=%q: %w", FDsEnv, s, err)
+	}
+	return f, nil
+}
+
+// MsgType names one step of the parent/init conversation:
+//
+//	parent → init   bootstrap   the spec and everything init needs
+//	init → parent   ready       rootfs built, user switched, program found
+//	init → parent   error       a step failed; init exits right after
+type MsgType string
+
+const (
+	MsgBootstrap MsgType = "bootstrap"
+	MsgReady     MsgType = "ready"
+	MsgError     MsgType = "error"
+)
+
+// Message is one typed message on the sync socket, a JSON value per message.
+type Message struct {
+	Type      MsgType    `json:"type"`
+	Bootstrap *Bootstrap `json:"bootstrap,omitempty"`
+	// Error is the one-line message for the user, ExitCode the status the
+	// runtime exits with (127 not found, 126 not executable).
+	Error    string `json:"error,omitempty"`
+	ExitCode int    `json:"exitCode,omitempty"`
+}
+
+// Conn is one end of the sync socket.
+type Conn struct {
+	enc *json.Encoder
+	dec *json.Decoder
+}
+
+// NewConn wraps rw (the socket) for typed messages.
+func NewConn(rw io.ReadWriter) *Conn {
+	return &Conn{enc: json.NewEncoder(rw), dec: json.NewDecoder(rw)}
+}
+
+// Send writes one message.
+func (c *Conn) Send(m Message) error {
+	if err := c.enc.Encode(m); err != nil {
+		return fmt.Errorf("sending %s to the other side: %w", m.Type, err)
+	}
+	return nil
+}
+
+// Recv reads the next message; io.EOF means the other side is gone.
+func (c *Conn) Recv() (Message, error) {
+	var m Message
+	err := c.dec.Decode(&m)
+	return m, err
+}

@@ -1,0 +1,92 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestProcessSettings checks process.user, rlimits, umask, noNewPrivileges,
+// oomScoreAdj, capabilities, cwd and domainname as the program sees them.
+func TestProcessSettings(t *testing.T) {
+	e := newEnv(t)
+	umask := uint32(0o027)
+	oom := 500
+	e.spec.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}, Umask: &umask}
+	e.spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 321, Hard: 654}, {Type: "RLIMIT_CORE", Soft: 0, Hard: 0}}
+	e.spec.Process.NoNewPrivileges = true
+	e.spec.Process.OOMScoreAdj = &oom
+	e.spec.Process.Cwd = "/home/user"
+	e.spec.Domainname = "example.test"
+	rep := e.probe()
+	if rep.UID != 1000 || rep.EUID != 1000 || rep.GID != 1000 || rep.EGID != 1000 {
+		t.Errorf("uid/gid %d/%d %d/%d", rep.UID, rep.EUID, rep.GID, rep.EGID)
+	}
+	if g := rep.Groups; len(g) != 2 || g[0] != 10 || g[1] != 20 {
+		t.Errorf("groups %v, want [10 20]", g)
+	}
+	if rep.Umask != "0027" {
+		t.Errorf("umask %s", rep.Umask)
+	}
+	if r := rep.Rlimits["RLIMIT_NOFILE"]; r.Soft() != 321 || r.Hard() != 654 {
+		t.Errorf("RLIMIT_NOFILE %v (errors: %v)", r, rep.Errors)
+	}
+	if !rep.NoNewPrivs || rep.OOMScoreAdj != 500 || rep.Cwd != "/home/user" || rep.Domainname != "example.test" {
+		t.Errorf("nnp %v oom %d cwd %s domain %s", rep.NoNewPrivs, rep.OOMScoreAdj, rep.Cwd, rep.Domainname)
+	}
+	// A non-root user keeps no effective capabilities across execve.
+	if rep.Caps.Effective.Mask() != 0 || rep.Caps.Bounding.Has("CAP_SYS_ADMIN") || !rep.Caps.Bounding.Has("CAP_KILL") {
+		t.Errorf("caps %+v", rep.Caps)
+	}
+	if !strings.Contains(strings.Join(rep.Env, " "), "HOME=/home/user") {
+		t.Errorf("HOME not from /etc/passwd: %v", rep.Env)
+	}
+}
+
+// TestRootCapabilities: root in the container gets exactly the listed set.
+func TestRootCapabilities(t *testing.T) {
+	e := newEnv(t)
+	rep := e.probe()
+	for _, set := range []string{rep.Caps.Bounding.Hex, rep.Caps.Effective.Hex, rep.Caps.Permitted.Hex} {
+		// CAP_KILL(5) | CAP_NET_BIND_SERVICE(10) | CAP_AUDIT_WRITE(29)
+		if set != "0000000020000420" {
+			t.Errorf("capability set %s, want 0000000020000420 (%+v)", set, rep.Caps)
+		}
+	}
+}
+
+// TestSysctl sets namespaced sysctls, and refuses one that is not.
+func TestSysctl(t *testing.T) {
+	e := newEnv(t).args("cat", "/proc/sys/net/ipv4/ip_forward", "/proc/sys/kernel/shmmni")
+	e.spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+	e.spec.Linux.ReadonlyPaths = nil
+	r := e.run()
+	if r.code != 0 || r.stdout != "1\n1234\n" {
+		t.Errorf("%s", r)
+	}
+	e2 := newEnv(t)
+	e2.spec.Linux.Sysctl = map[string]string{"vm.swappiness": "1"}
+	if r := e2.run(); r.code == 0 || !strings.Contains(r.stderr, "not namespaced") {
+		t.Errorf("host sysctl vm.swappiness was accepted: %s", r)
+	}
+}
+
+// TestTimeAndCgroupNamespaces: new time namespace with offsets, new cgroup
+// namespace rooted at the container's cgroup.
+func TestTimeAndCgroupNamespaces(t *testing.T) {
+	e := newEnv(t).args("sh", "-c", "cut -d. -f1 /proc/uptime; cat /proc/self/cgroup")
+	e.spec.Linux.Namespaces = append(e.spec.Linux.Namespaces,
+		specs.LinuxNamespace{Type: specs.TimeNamespace}, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	e.spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400 * 365}}
+	r := e.run()
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) < 2 || len(lines[0]) < 8 {
+		t.Fatalf("uptime should be a year ahead: %s", r)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasSuffix(l, ":/") {
+			t.Errorf("cgroup namespace not rooted at the container's cgroup: %q", l)
+		}
+	}
+}

@@ -83,6 +83,13 @@ func testRootfs(t *testing.T, userNS, noPivot bool) {
 	var st unix.Statfs_t
 	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
 		c.Cgroup2 = true
+		// In a user namespace without a cgroup namespace of its own the
+		// kernel refuses a cgroup2 mount; init then binds its own cgroup.
+		if data, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+			if p, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "0::"); ok {
+				c.CgroupPaths = map[string]string{"": filepath.Join("/sys/fs/cgroup", p)}
+			}
+		}
 	} else {
 		c.CgroupPaths = v1CgroupPaths(t)
 	}

@@ -138,7 +138,7 @@ func validateNamespaces(l *specs.Linux) (map[specs.LinuxNamespaceType]bool, erro
 		return nil, errors.New("config.json: a new user namespace needs linux.uidMappings and linux.gidMappings")
 	}
 	if !newUser && (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) {
-		return nil, errors.New("config.json: linux.uidMappings need a user namespace")
+		return nil, errors.New("config.json: linux.uidMappings and linux.gidMappings need a user namespace")
 	}
 	if len(l.TimeOffsets) > 0 && (!seen[specs.TimeNamespace] || joinsNamespace(l, specs.TimeNamespace)) {
 		return nil, errors.New("config.json: linux.timeOffsets need a new time namespace")

@@ -39,6 +39,8 @@ func lowerLevel(_ []string, a slog.Attr) slog.Attr {
 type handler struct {
 	w      io.Writer
 	level  slog.Level
+	in     string // who logs: "init", "nook-runtime"
+	pid    string
 	prefix string // "[init 4125] "
 	attrs  string // pre-rendered attributes
 	mu     *sync.Mutex
@@ -69,21 +71,20 @@ func (h *handler) Handle(_ context.Context, r slog.Record) error {
 // attributes are rendered once here and appended to every line.
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	n := *h
-	var who, pid string
 	var b strings.Builder
 	b.WriteString(h.attrs)
 	for _, a := range as {
 		switch a.Key {
 		case "in":
-			who = a.Value.String()
+			n.in = a.Value.String()
 		case "pid":
-			pid = a.Value.String()
+			n.pid = a.Value.String()
 		default:
 			writeAttr(&b, a)
 		}
 	}
-	if who != "" || pid != "" {
-		n.prefix = "[" + strings.TrimSpace(who+" "+pid) + "] "
+	if n.in != "" || n.pid != "" {
+		n.prefix = "[" + strings.TrimSpace(n.in+" "+n.pid) + "] "
 	}
 	n.attrs = b.String()
 	return &n

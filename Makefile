@@ -41,7 +41,7 @@ help:
 	@echo 'demo       as root: a busybox shell in a nook container (hack/demo.sh)'
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/nook-runtime ./cmd/nook-runtime
+	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
 	CGO_ENABLED=0 $(GO) build -o bin/probe ./test/probe
 
 test:

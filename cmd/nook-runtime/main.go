@@ -14,6 +14,9 @@ import (
 
 	"github.com/nook-containers/nook/internal/runtime"
 	"github.com/nook-containers/nook/internal/runtime/initproc"
+	// Joining a user or time namespace happens in this package's C
+	// constructor, before the Go runtime starts threads.
+	_ "github.com/nook-containers/nook/internal/runtime/nsenter"
 	"github.com/nook-containers/nook/internal/runtime/tracelog"
 )
 
@@ -39,6 +42,7 @@ type globals struct {
 	logPath       string
 	logFormat     string
 	debug         bool
+	logLevel      string
 	systemdCgroup bool
 	log           *slog.Logger
 	logFile       *os.File
@@ -87,7 +91,8 @@ func newRootCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.root, "root", runtime.DefaultRoot, "directory for container state")
 	f.StringVar(&g.logPath, "log", "", "log file (default: stderr)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	f.BoolVar(&g.debug, "debug", false, "trace every kernel-level step")
+	f.BoolVar(&g.debug, "debug", false, "trace every kernel-level step (same as --log-level debug)")
+	f.StringVar(&g.logLevel, "log-level", "warn", "debug, info, warn or error")
 	f.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "use systemd for cgroups (cgroupsPath as slice:prefix:name)")
 	f.String("criu", "criu", "ignored, for runc compatibility")
 	f.String("rootless", "auto", "ignored, for runc compatibility")
@@ -113,7 +118,13 @@ func (g *globals) setup() error {
 		}
 		g.logFile = f
 	}
-	level := slog.LevelWarn
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	if level <= slog.LevelDebug {
+		g.debug = true
+	}
 	if g.debug {
 		level = slog.LevelDebug
 	}

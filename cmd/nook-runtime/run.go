@@ -23,6 +23,11 @@ func runCmd(g *globals) *cobra.Command {
 			// is not lost; SIGURG is Go's own preemption signal.
 			sigc := make(chan os.Signal, 64)
 			signal.Notify(sigc)
+			if !detach {
+				// When nsenter forks into a pid namespace the init is our
+				// grandchild: be its reaper so that Wait can collect it.
+				unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+			}
 			c, err := f.create(g, id)
 			if err != nil {
 				return err

@@ -112,6 +112,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	}
 	var cg cgroups.Manager
 	var cmd *exec.Cmd
+	var initPid int // differs from cmd's pid when nsenter forked
 	defer func() {
 		if err == nil {
 			return
@@ -119,6 +120,9 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		if cmd != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
+		}
+		if initPid != 0 {
+			unix.Kill(initPid, unix.SIGKILL)
 		}
 		if cg != nil {
 			if derr := cg.Destroy(); derr != nil {
@@ -153,14 +157,20 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		NewUserNS: ownsNamespace(spec.Linux, specs.UserNamespace),
 		NoPivot:   o.NoPivot, Debug: o.Debug, JSONLog: o.JSONLog, PreserveFDs: o.PreserveFDs,
 	}
-	p, err := startInit(spec, dir, o, log)
+	cgroupDir := ""
+	if cgroups.DetectMode() == cgroups.Unified {
+		cgroupDir = cg.Paths()[""]
+	}
+	p, err := startInit(spec, dir, cgroupDir, o, log)
 	if err != nil {
 		return nil, err
 	}
-	cmd = p.cmd
+	cmd, initPid = p.cmd, p.pid
 	defer p.sock.Close()
-	if err := cg.Apply(cmd.Process.Pid); err != nil {
-		return nil, err
+	if !p.inCgroup {
+		if err := cg.Apply(p.pid); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.conn.Send(initproc.Message{Type: initproc.MsgBootstrap, Bootstrap: boot}); err != nil {
 		return nil, err
@@ -177,7 +187,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		return nil, fmt.Errorf("unexpected message %q from container init", m.Type)
 	}
 
-	c.State.Pid = cmd.Process.Pid
+	c.State.Pid = p.pid
 	if c.State.StartTime, _, err = procStat(c.State.Pid); err != nil {
 		return nil, fmt.Errorf("reading container init's start time: %w", err)
 	}

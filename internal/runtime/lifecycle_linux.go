@@ -132,7 +132,7 @@ func (c *Container) Delete(force bool, log *slog.Logger) error {
 	if err := c.killCgroup(cg, log); err != nil {
 		return err
 	}
-	if c.init != nil {
+	if c.init != nil && c.init.Process.Pid == c.State.Pid {
 		c.init.Wait()
 	}
 	if err := waitGone(c.State.Pid, c.State.StartTime); err != nil {
@@ -183,10 +183,25 @@ func (c *Container) Wait() (int, error) {
 	if c.init == nil {
 		return 0, errors.New("container was not started by this process")
 	}
-	err := c.init.Wait()
-	ws, ok := c.init.ProcessState.Sys().(syscall.WaitStatus)
-	if !ok {
-		return 0, err
+	var ws syscall.WaitStatus
+	if c.init.Process.Pid == c.State.Pid {
+		err := c.init.Wait()
+		var ok bool
+		if ws, ok = c.init.ProcessState.Sys().(syscall.WaitStatus); !ok {
+			return 0, err
+		}
+	} else {
+		// nsenter's fork made the init our grandchild; run made this
+		// process a child subreaper, so the init is ours to reap now.
+		for {
+			_, err := syscall.Wait4(c.State.Pid, &ws, 0, nil)
+			if err == nil {
+				break
+			}
+			if err != syscall.EINTR {
+				return 0, fmt.Errorf("waiting for container init: %w", err)
+			}
+		}
 	}
 	if ws.Signaled() {
 		return 128 + int(ws.Signal()), nil

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -8,18 +9,25 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/runtime/initproc"
+	"github.com/nook-containers/nook/internal/runtime/nsenter"
 )
 
 // initProcess is the parent's handle on a starting init.
 type initProcess struct {
+	// cmd is the process we started; pid is the init's. They differ when
+	// nsenter forked into a pid namespace: cmd has exited then.
 	cmd  *exec.Cmd
+	pid  int
 	sock *os.File
 	conn *initproc.Conn
+	// inCgroup is true when init was cloned into its cgroup.
+	inCgroup bool
 }
 
 // nsFlags maps namespace types to their clone(2) flags.
@@ -34,12 +42,19 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 // the container's new namespaces. Joined namespaces (linux.namespaces[].path)
 // are entered by a locked OS thread that then forks init, so init inherits
 // them: setns(2) changes only the calling thread.
-func startInit(spec *specs.Spec, dir string, o CreateOpts, log *slog.Logger) (*initProcess, error) {
+//
+// cgroupDir, when set (cgroup v2), is the container's cgroup: init is cloned
+// straight into it (clone3 CLONE_INTO_CGROUP). That skips the migration a
+// write to cgroup.procs costs — on a hierarchy mounted without favordynmods,
+// an RCU grace period of up to ~15 ms — and charges init from its first page.
+func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.Logger) (*initProcess, error) {
+	t0 := time.Now()
 	exe, err := sealedSelf()
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
+	log.Debug("sealed init binary", "memfd", exe.Name(), "took", time.Since(t0))
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("making sync socket: %w", err)
@@ -76,18 +91,45 @@ func startInit(spec *specs.Spec, dir string, o CreateOpts, log *slog.Logger) (*i
 
 	var flags uintptr
 	var joins []specs.LinuxNamespace
+	viaNsenter, forks := false, false
 	for _, ns := range spec.Linux.Namespaces {
 		switch {
 		case ns.Path != "":
 			joins = append(joins, ns)
+			viaNsenter = viaNsenter || ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace
+			forks = forks || ns.Type == specs.PIDNamespace
 		case ns.Type == specs.CgroupNamespace || ns.Type == specs.TimeNamespace:
 			// made by init itself; see initproc.enterLateNamespaces
 		default:
 			flags |= nsFlags[ns.Type]
+			forks = forks || ns.Type == specs.PIDNamespace
 		}
 	}
+	env := []string{initproc.FDsEnv + "=" + fds.String()}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
-	if flags&unix.CLONE_NEWUSER != 0 {
+	if viaNsenter {
+		if !nsenter.Supported {
+			parentSock.Close()
+			return nil, errors.New("joining a user or time namespace needs nook-runtime built with cgo (the nsenter constructor)")
+		}
+		// The kernel lets only a single-threaded process join a user or
+		// time namespace: internal/runtime/nsenter's C constructor does
+		// every join and unshare before the Go runtime starts.
+		env = append(env, nsenterEnv(joins, flags, fds.Sync)...)
+		attr.Cloneflags, joins = 0, nil
+	} else {
+		forks = false
+	}
+	if cgroupDir != "" {
+		cgfd, err := unix.Open(cgroupDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			parentSock.Close()
+			return nil, fmt.Errorf("opening cgroup %s: %w", cgroupDir, err)
+		}
+		defer unix.Close(cgfd)
+		attr.UseCgroupFD, attr.CgroupFD = true, cgfd
+	}
+	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
@@ -100,14 +142,14 @@ func startInit(spec *specs.Spec, dir string, o CreateOpts, log *slog.Logger) (*i
 	cmd := &exec.Cmd{
 		Path:        fmt.Sprintf("/proc/self/fd/%d", high),
 		Args:        []string{"nook-runtime", "init"},
-		Env:         []string{initproc.FDsEnv + "=" + fds.String()},
+		Env:         env,
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
-	log.Debug("clone", "flags", cloneFlagNames(flags), "uid_map", fmt.Sprint(spec.Linux.UIDMappings),
+	log.Debug("clone", "flags", cloneFlagNames(flags), "into_cgroup", cgroupDir, "uid_map", fmt.Sprint(spec.Linux.UIDMappings),
 		"gid_map", fmt.Sprint(spec.Linux.GIDMappings), "exe", "memfd (sealed copy of nook-runtime)")
 	if len(joins) == 0 {
 		err = cmd.Start()
@@ -118,23 +160,63 @@ func startInit(spec *specs.Spec, dir string, o CreateOpts, log *slog.Logger) (*i
 		parentSock.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	log.Debug("init started", "pid", cmd.Process.Pid)
-	return &initProcess{cmd: cmd, sock: parentSock, conn: initproc.NewConn(parentSock)}, nil
+	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, sock: parentSock, conn: initproc.NewConn(parentSock), inCgroup: cgroupDir != ""}
+	if forks {
+		// nsenter forked into the pid namespace; its first process says
+		// who the init is, then exits.
+		m, err := p.conn.Recv()
+		cmd.Wait()
+		if err == nil && m.Type == initproc.MsgError {
+			err = &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
+		} else if err == nil && (m.Type != initproc.MsgPid || m.Pid <= 0) {
+			err = fmt.Errorf("unexpected message %q from nsenter", m.Type)
+		}
+		if err != nil {
+			parentSock.Close()
+			return nil, err
+		}
+		p.pid = m.Pid
+	}
+	log.Debug("init started", "pid", p.pid)
+	return p, nil
+}
+
+// nsenterEnv is the environment that drives nsenter's C constructor: the
+// namespaces to join (the user namespace first, so the others are entered
+// with its capabilities), the new ones to make, and the sync fd.
+func nsenterEnv(joins []specs.LinuxNamespace, flags uintptr, syncFD int) []string {
+	var list []string
+	for _, ns := range joins {
+		pair := nsenterNames[ns.Type] + ":" + ns.Path
+		if ns.Type == specs.UserNamespace {
+			list = append([]string{pair}, list...)
+		} else {
+			list = append(list, pair)
+		}
+	}
+	return []string{
+		"_NOOK_NSENTER_JOIN=" + strings.Join(list, ","),
+		fmt.Sprintf("_NOOK_NSENTER_UNSHARE=%d", flags),
+		fmt.Sprintf("_NOOK_NSENTER_SYNCFD=%d", syncFD),
+	}
+}
+
+var nsenterNames = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace: "pid", specs.NetworkNamespace: "net", specs.MountNamespace: "mnt",
+	specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.UserNamespace: "user",
+	specs.CgroupNamespace: "cgroup", specs.TimeNamespace: "time",
 }
 
 // startJoined enters the namespaces to join on a fresh OS thread and starts
-// cmd from it. The thread is never unlocked, so Go discards it afterwards
-// instead of running other goroutines in the container's namespaces.
+// cmd from it (user and time namespaces go through nsenter instead). The
+// thread is never unlocked, so Go discards it afterwards instead of running
+// other goroutines in the container's namespaces.
 func startJoined(cmd *exec.Cmd, joins []specs.LinuxNamespace, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		errc <- func() error {
 			for _, ns := range joins {
-				if ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace {
-					// The kernel refuses these to a multi-threaded process.
-					return fmt.Errorf("joining an existing %s namespace (%s) is not supported yet", ns.Type, ns.Path)
-				}
 				if ns.Type == specs.MountNamespace {
 					// setns(CLONE_NEWNS) needs a private fs_struct.
 					if err := unix.Unshare(unix.CLONE_FS); err != nil {

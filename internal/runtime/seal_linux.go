@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"fmt"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -33,10 +32,20 @@ func sealedSelf() (*os.File, error) {
 		mem.Close()
 		return nil, err
 	}
-	// copy_file_range/sendfile into a memfd: io.Copy picks them up.
-	if n, err := io.Copy(mem, self); err != nil || n != st.Size() {
-		mem.Close()
-		return nil, fmt.Errorf("copying the init binary into a memfd: %d of %d bytes: %v", n, st.Size(), err)
+	// sendfile copies inside the kernel; copy_file_range (io.Copy's first
+	// choice) refuses to cross filesystems, and the fallback is a
+	// read/write loop 32 KiB at a time.
+	var n int64
+	for n < st.Size() {
+		w, err := unix.Sendfile(fd, int(self.Fd()), nil, int(st.Size()-n))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || w == 0 {
+			mem.Close()
+			return nil, fmt.Errorf("copying the init binary into a memfd: %d of %d bytes: %v", n, st.Size(), err)
+		}
+		n += int64(w)
 	}
 	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {

@@ -210,3 +210,55 @@ func TestJoinNamespace(t *testing.T) {
 		t.Errorf("hostname %q, want the joined uts namespace's", rep.Hostname)
 	}
 }
+
+// TestJoinUserAndTimeNamespace joins another container's user, network and
+// time namespaces by path, with new pid, mount, uts and ipc namespaces of
+// its own. The kernel lets only a single-threaded process join a user or
+// time namespace: this goes through nsenter's C constructor.
+func TestJoinUserAndTimeNamespace(t *testing.T) {
+	userns := func(e *env) {
+		for _, d := range []string{filepath.Dir(e.dir), e.dir, e.bundle} {
+			os.Chmod(d, 0o755)
+		}
+		if err := os.Chown(e.rootfs, 100000, 100000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := newEnv(t).args("sleep", "300")
+	userns(a)
+	a.spec.Linux.Namespaces = append(a.spec.Linux.Namespaces,
+		specs.LinuxNamespace{Type: specs.UserNamespace}, specs.LinuxNamespace{Type: specs.TimeNamespace})
+	a.spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	a.spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	a.spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400 * 365}}
+	a.writeSpec()
+	a.mustRT("run", "-d", a.id)
+	pid := itoa(a.state().Pid)
+
+	b := newEnv(t)
+	userns(b)
+	paths := map[specs.LinuxNamespaceType]string{specs.UserNamespace: "user", specs.NetworkNamespace: "net", specs.TimeNamespace: "time"}
+	var nss []specs.LinuxNamespace
+	for _, ns := range b.spec.Linux.Namespaces {
+		if _, joined := paths[ns.Type]; !joined {
+			nss = append(nss, ns)
+		}
+	}
+	for typ, name := range paths {
+		nss = append(nss, specs.LinuxNamespace{Type: typ, Path: "/proc/" + pid + "/ns/" + name})
+	}
+	b.spec.Linux.Namespaces = nss
+	rep := b.probe()
+	for _, ns := range []string{"user", "net", "time"} {
+		link, _ := os.Readlink("/proc/" + pid + "/ns/" + ns)
+		if !strings.Contains(link, "["+itoa(int(rep.Namespaces[ns]))+"]") {
+			t.Errorf("%s namespace %d, want %s", ns, rep.Namespaces[ns], link)
+		}
+	}
+	if rep.PID != 1 || rep.UID != 0 {
+		t.Errorf("pid %d uid %d, want 1 and 0 (root of the joined user namespace)", rep.PID, rep.UID)
+	}
+	if b.rt("list").code != 0 {
+		t.Errorf("list failed")
+	}
+}

@@ -45,6 +45,9 @@ const (
 	MsgBootstrap MsgType = "bootstrap"
 	MsgReady     MsgType = "ready"
 	MsgError     MsgType = "error"
+	// MsgPid comes from nsenter's C constructor when it forked into a new
+	// (or joined) pid namespace: the pid of the real init.
+	MsgPid MsgType = "pid"
 )
 
 // Message is one typed message on the sync socket, a JSON value per message.
@@ -55,6 +58,7 @@ type Message struct {
 	// runtime exits with (127 not found, 126 not executable).
 	Error    string `json:"error,omitempty"`
 	ExitCode int    `json:"exitCode,omitempty"`
+	Pid      int    `json:"pid,omitempty"`
 }
 
 // Conn is one end of the sync socket.

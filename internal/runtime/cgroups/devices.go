@@ -18,8 +18,8 @@ import (
 // container briefly denies everything; runc avoids that with a rule
 // emulator, which nook does not have yet.
 //
-// cgroup v2 has no devices files: access is checked by an eBPF program
-// attached to the cgroup (cgroup-v2.rst "Device controller"), not done yet.
+// cgroup v2 has no devices files: devicesV2 compiles the same list into an
+// eBPF program attached to the cgroup.
 func devicesV1(rules []specs.LinuxDeviceCgroup) ([]write, error) {
 	if len(rules) == 0 {
 		return nil, nil

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -21,11 +22,14 @@ type v2Manager struct {
 	dir  string
 	// rmdir removes one cgroup directory; a test seam, as in v1Manager.
 	rmdir func(string) error
+	// attachDevices loads and attaches the device filter; a test seam,
+	// since loading BPF needs root and a real cgroup.
+	attachDevices func(log *slog.Logger, dir string, insns asm.Instructions) error
 }
 
 func newV2(root string, p cgroupPath, log *slog.Logger) *v2Manager {
 	return &v2Manager{log: log, root: root, path: p,
-		dir: filepath.Join(root, p.under("")), rmdir: unix.Rmdir}
+		dir: filepath.Join(root, p.under("")), rmdir: unix.Rmdir, attachDevices: attachDevices}
 }
 
 func (m *v2Manager) Paths() map[string]string { return map[string]string{"": m.dir} }
@@ -97,12 +101,23 @@ func (m *v2Manager) Set(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
+	// With no rules the device filter is left as it is, as on v1.
+	var devs asm.Instructions
+	if r != nil && len(r.Devices) > 0 {
+		if devs, err = devicesV2(r.Devices); err != nil {
+			return err
+		}
+	}
 	for _, w := range ws {
 		if err := writeFile(m.log, m.dir, w.file, w.value); err != nil {
 			return err
 		}
 	}
-	return nil
+	if devs == nil {
+		return nil
+	}
+	m.log.Debug("devices bpf", "cgroup", m.dir, "rules", len(r.Devices), "insns", len(devs))
+	return m.attachDevices(m.log, m.dir, devs)
 }
 
 // writes translates r for v2, all of it before the first write. has
@@ -110,10 +125,6 @@ func (m *v2Manager) Set(r *specs.LinuxResources) error {
 func (m *v2Manager) writes(r *specs.LinuxResources, has func(string) bool) ([]write, error) {
 	if r == nil {
 		return nil, nil
-	}
-	if len(r.Devices) > 0 {
-		// Needs an eBPF program attached to the cgroup: not done yet.
-		m.log.Debug("devices cgroup on v2 not applied yet", "rules", len(r.Devices))
 	}
 	if mem := r.Memory; mem != nil && (mem.Swappiness != nil || mem.DisableOOMKiller != nil || mem.Kernel != nil || mem.KernelTCP != nil) {
 		m.log.Debug("memory swappiness, disableOOMKiller and kernel limits have no cgroup v2 file; ignored")

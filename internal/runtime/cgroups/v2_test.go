@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -42,6 +44,12 @@ func newFakeV2(t *testing.T, root, path string) (*v2Manager, *recorder) {
 	}
 	v2 := m.(*v2Manager)
 	v2.rmdir = os.RemoveAll
+	v2.attachDevices = func(_ *slog.Logger, dir string, insns asm.Instructions) error {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.writes = append(rec.writes, fmt.Sprintf("%s/<device filter>=%d insns", dir, len(insns)))
+		return nil
+	}
 	return v2, rec
 }
 
@@ -55,7 +63,7 @@ func TestV2Create(t *testing.T) {
 		{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 16}, Rate: 1 << 20}}}
 	r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 * mib}}
 	r.Unified = map[string]string{"memory.high": "40000000"}
-	r.Devices = []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}} // logged, not applied
+	r.Devices = []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
 	if err := m.Create(r); err != nil {
 		t.Fatal(err)
 	}

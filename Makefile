@@ -66,7 +66,7 @@ test-v2: build
 		if [ -f "$$b" ]; then echo "$$b $$d" >> bin/vmtests.list; fi; \
 	done
 	VM_TEST_TIMEOUT=$(VM_TEST_TIMEOUT) VMLANE_ENV=VM_TEST_TIMEOUT VMLANE_TIMEOUT=$(VM_TIMEOUT) \
-		VMLANE_MEM=$(VM_MEM) test/vmlane/run-in-vm.sh hack/vm-tests.sh $(CURDIR)
+		VMLANE_MEM=$(VM_MEM) hack/test-v2.sh
 
 # Sequential on purpose: fail fast, in this order, even under make -j.
 ci:

@@ -16,6 +16,12 @@ func TestNoEngineDeps(t *testing.T) {
 	if err != nil {
 		t.Skip("go tool not found:", err)
 	}
+	// A compiled test binary run outside the source tree (the cgroup v2 VM
+	// lane stages binaries only) has no module to list: the host run checks.
+	if gomod, _ := exec.Command(goTool, "env", "GOMOD").Output(); strings.TrimSpace(string(gomod)) == "" ||
+		strings.TrimSpace(string(gomod)) == "/dev/null" {
+		t.Skip("not inside the nook module")
+	}
 	const module = "github.com/nook-containers/nook/"
 	forbidden := []string{
 		module + "internal/engine",

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test-v2.sh — runs the compiled tests listed in bin/vmtests.list in one cgroup v2 VM boot
+# (hack/vm-tests.sh inside test/vmlane/run-in-vm.sh). Called by `make test-v2`.
+#
+# The VM sees the host's filesystem read-only, except /tmp: it has a /tmp of its own, and only
+# the share dir (/tmp/vmlane) is the host's. A checkout under /tmp (CI may clone there) is
+# invisible in the VM, so its bin/ and package dirs are staged into the share first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+share=${VMLANE_SHARE:-${VMLANE_DIR:-/tmp/vmlane}}
+stage=""
+case "$repo/" in
+"$share"/*) ;;
+/tmp/*)
+	mkdir -p "$share"
+	stage=$(mktemp -d "$share/stage.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT
+	cp -a bin "$stage/bin"
+	while read -r _ dir; do mkdir -p "$stage/$dir"; done <bin/vmtests.list
+	repo=$stage
+	echo "test-v2: $PWD is not visible in the VM; staged the test binaries in $stage" >&2
+	;;
+esac
+test/vmlane/run-in-vm.sh hack/vm-tests.sh "$repo"

@@ -32,7 +32,7 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Start(); err != nil {
+			if err := c.Start(g.log); err != nil {
 				c.Delete(true, g.log)
 				c.Close()
 				return err

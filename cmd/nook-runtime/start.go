@@ -17,7 +17,7 @@ func startCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			return c.Start()
+			return c.Start(g.log)
 		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/runtime/cgroups"
+	"github.com/nook-containers/nook/internal/runtime/hooks"
 	"github.com/nook-containers/nook/internal/runtime/initproc"
 )
 
@@ -107,6 +108,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		},
 		Rootfs:          rootfs,
 		CgroupsPath:     spec.Linux.CgroupsPath,
+		Hooks:           spec.Hooks,
 		OwnPIDNamespace: ownsNamespace(spec.Linux, specs.PIDNamespace),
 		Owner:           os.Getuid(),
 	}
@@ -172,19 +174,14 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
+	hookState := c.State.State
+	hookState.Pid = p.pid
+	boot.State = &hookState
 	if err := p.conn.Send(initproc.Message{Type: initproc.MsgBootstrap, Bootstrap: boot}); err != nil {
 		return nil, err
 	}
-	m, err := p.conn.Recv()
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, errors.New("container init exited before it was ready")
-	case err != nil:
-		return nil, fmt.Errorf("reading from container init: %w", err)
-	case m.Type == initproc.MsgError:
-		return nil, &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
-	case m.Type != initproc.MsgReady:
-		return nil, fmt.Errorf("unexpected message %q from container init", m.Type)
+	if err := waitReady(p, spec, &c.State.State, log); err != nil {
+		return nil, err
 	}
 
 	c.State.Pid = p.pid
@@ -199,6 +196,38 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	c.init = cmd
 	log.Debug("created", "id", id, "pid", c.State.Pid)
 	return c, nil
+}
+
+// waitReady reads init's messages until it is ready, running the
+// createRuntime hooks when it asks.
+func waitReady(p *initProcess, spec *specs.Spec, st *specs.State, log *slog.Logger) error {
+	for {
+		m, err := p.conn.Recv()
+		switch {
+		case errors.Is(err, io.EOF):
+			return errors.New("container init exited before it was ready")
+		case err != nil:
+			return fmt.Errorf("reading from container init: %w", err)
+		case m.Type == initproc.MsgError:
+			return &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
+		case m.Type == initproc.MsgReady:
+			return nil
+		case m.Type == initproc.MsgCreateRuntime:
+			st.Pid = p.pid
+			//nolint:staticcheck // Prestart is deprecated but still honoured.
+			if err := hooks.Run("prestart", spec.Hooks.Prestart, st, log); err != nil {
+				return err
+			}
+			if err := hooks.Run("createRuntime", spec.Hooks.CreateRuntime, st, log); err != nil {
+				return err
+			}
+			if err := p.conn.Send(initproc.Message{Type: initproc.MsgContinue}); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unexpected message %q from container init", m.Type)
+		}
+	}
 }
 
 func ownsNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {

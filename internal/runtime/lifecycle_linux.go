@@ -14,12 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/runtime/cgroups"
+	"github.com/nook-containers/nook/internal/runtime/hooks"
 )
 
 // Start lets a created container's init execve the program: opening
 // exec.fifo for reading unblocks init's open for writing; the byte it then
 // writes tells us it got past that point.
-func (c *Container) Start() error {
+func (c *Container) Start(log *slog.Logger) error {
 	switch c.State.Status {
 	case specs.StateCreated:
 	case specs.StateRunning:
@@ -55,6 +56,9 @@ func (c *Container) Start() error {
 		return fmt.Errorf("removing exec fifo: %w", err)
 	}
 	c.State.Status = specs.StateRunning
+	if c.State.Hooks != nil {
+		hooks.RunAll("poststart", c.State.Hooks.Poststart, &c.State.State, log)
+	}
 	return nil
 }
 
@@ -145,6 +149,11 @@ func (c *Container) Delete(force bool, log *slog.Logger) error {
 		return fmt.Errorf("removing state dir: %w", err)
 	}
 	log.Debug("deleted", "id", c.ID)
+	if c.State.Hooks != nil {
+		st := c.State.State
+		st.Status = specs.StateStopped
+		hooks.RunAll("poststop", c.State.Hooks.Poststop, &st, log)
+	}
 	return nil
 }
 

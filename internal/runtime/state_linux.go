@@ -43,6 +43,8 @@ type State struct {
 	OwnPIDNamespace bool `json:"ownPidNamespace"`
 	// Owner is the uid that created the container.
 	Owner int `json:"owner"`
+	// Hooks are config.json's hooks: start runs poststart, delete poststop.
+	Hooks *specs.Hooks `json:"hooks,omitempty"`
 }
 
 // Container is one container's state dir, held under its lock.

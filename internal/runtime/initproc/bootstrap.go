@@ -26,6 +26,9 @@ type Bootstrap struct {
 	NewUserNS bool `json:"newUserNS"`
 	// NoPivot asks for MS_MOVE + chroot instead of pivot_root (ramfs roots).
 	NoPivot bool `json:"noPivot,omitempty"`
+	// State is the container's state as hooks see it (status "creating",
+	// the init's host pid).
+	State *specs.State `json:"state,omitempty"`
 	// Debug turns on the step-by-step trace of kernel-level operations.
 	Debug bool `json:"debug,omitempty"`
 	// JSONLog asks for runc's JSON log lines instead of the readable trace.

@@ -9,8 +9,10 @@ import (
 	"os"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nook-containers/nook/internal/runtime/hooks"
 	"github.com/nook-containers/nook/internal/runtime/tracelog"
 )
 
@@ -52,7 +54,7 @@ func Main() {
 		os.Exit(code)
 	}
 
-	path, err := build(b, log)
+	path, err := build(b, log, func() error { return createRuntimeHooks(conn, b) })
 	if err != nil {
 		fail(err)
 	}
@@ -64,6 +66,14 @@ func Main() {
 	if err := waitForStart(fds.StateDir, log); err != nil {
 		fmt.Fprintf(os.Stderr, "nook-runtime init: %v\n", err)
 		os.Exit(125)
+	}
+	if b.Spec.Hooks != nil && len(b.Spec.Hooks.StartContainer) > 0 {
+		st := *b.State
+		st.Status = specs.StateRunning
+		if err := hooks.Run("startContainer", b.Spec.Hooks.StartContainer, &st, log); err != nil {
+			fmt.Fprintf(os.Stderr, "nook-runtime: %v\n", err)
+			os.Exit(125)
+		}
 	}
 	err = execProgram(path, b.Spec.Process, b.PreserveFDs, log)
 	// execve returned: report on the container's stderr, the only channel
@@ -79,7 +89,10 @@ func Main() {
 // build turns the bootstrap into a container, up to the point where only
 // start's signal and the final execve are left. It returns the resolved path
 // of the program to run.
-func build(b *Bootstrap, log *slog.Logger) (string, error) {
+//
+// afterMounts runs once the mounts are in place, before pivot_root: the
+// point where the spec wants the createRuntime hooks.
+func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, error) {
 	s := b.Spec
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		st, _ := os.ReadFile("/proc/self/status")
@@ -95,6 +108,14 @@ func build(b *Bootstrap, log *slog.Logger) (string, error) {
 	}
 	if err := prepareRootfs(b, log); err != nil {
 		return "", err
+	}
+	if err := afterMounts(); err != nil {
+		return "", err
+	}
+	if s.Hooks != nil {
+		if err := hooks.Run("createContainer", s.Hooks.CreateContainer, b.State, log); err != nil {
+			return "", err
+		}
 	}
 	if err := pivotRoot(b, log); err != nil {
 		return "", err
@@ -140,6 +161,25 @@ func statusField(status, key string) string {
 		}
 	}
 	return ""
+}
+
+// createRuntimeHooks has the parent run the prestart and createRuntime
+// hooks, in the runtime's namespaces, while init waits.
+func createRuntimeHooks(conn *Conn, b *Bootstrap) error {
+	h := b.Spec.Hooks
+	//nolint:staticcheck // Prestart is deprecated but still honoured.
+	if h == nil || len(h.Prestart)+len(h.CreateRuntime) == 0 {
+		return nil
+	}
+	if err := conn.Send(Message{Type: MsgCreateRuntime}); err != nil {
+		return err
+	}
+	m, err := conn.Recv()
+	if err != nil || m.Type != MsgContinue {
+		// The parent gave up (a hook failed): it reports the error.
+		os.Exit(125)
+	}
+	return nil
 }
 
 // waitForStart blocks until `nook-runtime start` opens exec.fifo for reading,

@@ -48,6 +48,11 @@ const (
 	// MsgPid comes from nsenter's C constructor when it forked into a new
 	// (or joined) pid namespace: the pid of the real init.
 	MsgPid MsgType = "pid"
+	// MsgCreateRuntime asks the parent to run the prestart and
+	// createRuntime hooks (mounts done, before pivot_root); the parent
+	// answers MsgContinue or gives up on the container.
+	MsgCreateRuntime MsgType = "createRuntime"
+	MsgContinue      MsgType = "continue"
 )
 
 // Message is one typed message on the sync socket, a JSON value per message.

@@ -182,17 +182,26 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 }
 
 // nsenterEnv is the environment that drives nsenter's C constructor: the
-// namespaces to join (the user namespace first, so the others are entered
-// with its capabilities), the new ones to make, and the sync fd.
+// namespaces to join, the new ones to make, and the sync fd.
+//
+// The user namespace is joined last. nook runs as root, and root may enter
+// every other namespace with the host's privileges; once in the container's
+// user namespace it holds capabilities only there, and some kernels (6.1)
+// then refuse to enter a time namespace. Joined last, the user namespace
+// still owns everything unshared after it.
 func nsenterEnv(joins []specs.LinuxNamespace, flags uintptr, syncFD int) []string {
 	var list []string
+	var user string
 	for _, ns := range joins {
 		pair := nsenterNames[ns.Type] + ":" + ns.Path
 		if ns.Type == specs.UserNamespace {
-			list = append([]string{pair}, list...)
+			user = pair
 		} else {
 			list = append(list, pair)
 		}
+	}
+	if user != "" {
+		list = append(list, user)
 	}
 	return []string{
 		"_NOOK_NSENTER_JOIN=" + strings.Join(list, ","),

@@ -29,13 +29,14 @@ VM_MEM ?= 4G
 VM_TEST_TIMEOUT ?= 20m
 
 .DEFAULT_GOAL := build
-.PHONY: build test vet test-root test-v2 ci demo clean help
+.PHONY: build test vet test-root test-interop test-v2 ci demo clean help
 
 help:
 	@echo 'build      bin/nook-runtime and the static bin/probe (default)'
 	@echo 'test       unit tests, no root needed (integration tests skip)'
 	@echo 'vet        gofmt check and go vet'
 	@echo 'test-root  as root, on this host: integration tests and root-only unit tests'
+	@echo 'test-interop  as root: Podman and containerd (ctr) driving nook-runtime'
 	@echo 'test-v2    as root: the same compiled tests in a pure cgroup v2 VM (test/vmlane)'
 	@echo 'ci         install deps, then vet, test, test-root, test-v2 (what .ci/run does)'
 	@echo 'demo       as root: a busybox shell in a nook container (hack/demo.sh)'
@@ -54,6 +55,10 @@ vet:
 
 test-root: build
 	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/integration/ ./internal/...
+
+# nook-runtime driven by Podman (--runtime) and containerd (ctr --runc-binary), on this host.
+test-interop: build
+	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 10m -v ./test/interop/
 
 # Compile the tests on the host (the VM is too slow for the go tool), then one VM boot runs
 # them all: hack/vm-tests.sh reads bin/vmtests.list ("binary package-dir" lines).
@@ -74,6 +79,7 @@ ci:
 	$(MAKE) --no-print-directory vet
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-root
+	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory test-v2
 
 demo:

@@ -19,9 +19,9 @@ set -euo pipefail
 case "${1:-all}" in
 all)
 	pkgs=(busybox-static qemu-system-x86 linux-image-amd64 runc crun hyperfine uidmap iproute2
-		procps make xz-utils cpio gcc libc6-dev)
+		procps make xz-utils cpio gcc libc6-dev containerd podman libseccomp-dev)
 	;;
-demo) pkgs=(busybox-static make gcc libc6-dev) ;;
+demo) pkgs=(busybox-static make gcc libc6-dev libseccomp-dev) ;;
 -h | --help)
 	sed -n '2,7s/^# \{0,1\}//p' "$0"
 	exit 0

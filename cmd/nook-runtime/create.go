@@ -31,13 +31,16 @@ func (f *createFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.preserveFDs, "preserve-fds", 0, "pass this many fds after stderr to the program")
 }
 
-func (f *createFlags) create(g *globals, id string) (*runtime.Container, error) {
+// create makes the container. attach (a foreground run) lets the runtime
+// relay a terminal itself when there is no --console-socket.
+func (f *createFlags) create(g *globals, id string, attach bool) (*runtime.Container, error) {
 	if f.preserveFDs < 0 {
 		return nil, errors.New("--preserve-fds must not be negative")
 	}
 	return runtime.Create(g.root, id, runtime.CreateOpts{
 		Bundle: f.bundle, PreserveFDs: f.preserveFDs, NoPivot: f.noPivot,
 		Log: g.log, LogFile: g.logFile, Debug: g.debug, JSONLog: g.logFormat == "json",
+		ConsoleSocket: f.consoleSocket, AttachConsole: attach,
 	})
 }
 
@@ -60,7 +63,7 @@ func createCmd(g *globals) *cobra.Command {
 		Short: "create a container from a bundle; its program waits for start",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.create(g, args[0])
+			c, err := f.create(g, args[0], false)
 			if err != nil {
 				return err
 			}

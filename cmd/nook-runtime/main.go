@@ -98,7 +98,8 @@ func newRootCmd(g *globals) *cobra.Command {
 	f.String("rootless", "auto", "ignored, for runc compatibility")
 	f.MarkHidden("criu")
 	root.AddCommand(createCmd(g), startCmd(g), runCmd(g), stateCmd(g), killCmd(g),
-		deleteCmd(g), listCmd(g), specCmd(g), versionCmd())
+		deleteCmd(g), listCmd(g), specCmd(g), versionCmd(), psCmd(g), pauseCmd(g), resumeCmd(g), updateCmd(g), eventsCmd(g), featuresCmd())
+	root.AddCommand(execCmd(g))
 	return root
 }
 

@@ -28,9 +28,19 @@ func runCmd(g *globals) *cobra.Command {
 				// grandchild: be its reaper so that Wait can collect it.
 				unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 			}
-			c, err := f.create(g, id)
+			c, err := f.create(g, id, !detach)
 			if err != nil {
 				return err
+			}
+			if m := c.Console(); m != nil {
+				// terminal=true without --console-socket: relay the pty.
+				term, err := runtime.AttachTerminal(m)
+				if err != nil {
+					c.Delete(true, g.log)
+					c.Close()
+					return err
+				}
+				defer term.Close()
 			}
 			if err := c.Start(g.log); err != nil {
 				c.Delete(true, g.log)
@@ -78,7 +88,9 @@ func runCmd(g *globals) *cobra.Command {
 func forward(sigc chan os.Signal, pid int) {
 	for s := range sigc {
 		sig := s.(unix.Signal)
-		if sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE {
+		// SIGWINCH: a relayed terminal resizes the pty, and the kernel
+		// signals the pty's foreground process group itself.
+		if sig == unix.SIGCHLD || sig == unix.SIGURG || sig == unix.SIGPIPE || sig == unix.SIGWINCH {
 			continue
 		}
 		unix.Kill(pid, sig)

@@ -10,14 +10,16 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
+
+	"github.com/nook-containers/nook/internal/runtime/seccomp"
 )
 
 var specVersion = specs.Version
 
 // defaultSpec is the config.json `spec` writes: runc's defaults — a shell
 // as uid 0 with three capabilities, the usual pseudo-filesystems, masked
-// and read-only /proc paths, and new pid, network, ipc, uts and mount
-// namespaces.
+// and read-only /proc paths, Docker's seccomp profile, and new pid, network,
+// ipc, uts, mount and cgroup namespaces.
 func defaultSpec() *specs.Spec {
 	capsList := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	return &specs.Spec{
@@ -49,6 +51,8 @@ func defaultSpec() *specs.Spec {
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
+			// Docker's default seccomp profile, for these capabilities.
+			Seccomp: seccomp.DefaultProfileFor(capsList),
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},

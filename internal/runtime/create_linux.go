@@ -18,6 +18,7 @@ import (
 	"github.com/nook-containers/nook/internal/runtime/cgroups"
 	"github.com/nook-containers/nook/internal/runtime/hooks"
 	"github.com/nook-containers/nook/internal/runtime/initproc"
+	"github.com/nook-containers/nook/internal/runtime/seccomp"
 )
 
 // CreateOpts are create's options beyond the bundle.
@@ -34,6 +35,14 @@ type CreateOpts struct {
 	LogFile *os.File
 	Debug   bool
 	JSONLog bool
+	// ConsoleSocket is --console-socket: the unix socket that receives the
+	// pty master when process.terminal is true.
+	ConsoleSocket string
+	// AttachConsole is set by a foreground run: with process.terminal and
+	// no ConsoleSocket, the master comes to this process (Container.Console).
+	AttachConsole bool
+
+	console *os.File // the socket handed to init; see consoleSockets
 }
 
 // LoadSpec reads and validates bundle/config.json.
@@ -78,8 +87,24 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("rootfs %s: not a directory", rootfs)
 	}
+	// process.terminal: the socket the init sends its pty master to.
+	var consoleLocal *os.File
+	o.console, consoleLocal, err = consoleSockets(spec.Process.Terminal, o.ConsoleSocket, o.AttachConsole)
+	if err != nil {
+		return nil, err
+	}
+	if o.console != nil {
+		defer o.console.Close()
+	}
+	if consoleLocal != nil {
+		defer consoleLocal.Close()
+	}
 	if spec.Linux.Seccomp != nil {
-		log.Warn("linux.seccomp is not applied yet: the container runs without a seccomp filter")
+		// Compile now so that a bad profile is a create-time error, before
+		// anything exists; init compiles it again where it loads it.
+		if err := seccomp.Check(spec.Linux.Seccomp, log); err != nil {
+			return nil, fmt.Errorf("config.json: linux.seccomp: %w", err)
+		}
 	}
 
 	if err := os.MkdirAll(root, 0o711); err != nil {
@@ -184,6 +209,12 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 
+	if consoleLocal != nil {
+		// Sent before ready: it is waiting in the socket.
+		if c.console, err = recvConsole(consoleLocal); err != nil {
+			return nil, err
+		}
+	}
 	c.State.Pid = p.pid
 	if c.State.StartTime, _, err = procStat(c.State.Pid); err != nil {
 		return nil, fmt.Errorf("reading container init's start time: %w", err)

@@ -65,7 +65,7 @@ func (c *Container) Start(log *slog.Logger) error {
 // Kill sends sig to the container's init, or with all to every process in
 // its cgroup.
 func (c *Container) Kill(sig unix.Signal, all bool, log *slog.Logger) error {
-	if c.State.Status != specs.StateCreated && c.State.Status != specs.StateRunning {
+	if c.State.Status != specs.StateCreated && c.State.Status != specs.StateRunning && c.State.Status != StatePaused {
 		return ErrNotRunning
 	}
 	if all {
@@ -119,7 +119,7 @@ func (c *Container) signalAll(sig unix.Signal, log *slog.Logger) error {
 // first. Created containers (init waiting for start) are killed without
 // force, like runc. Nothing is left: processes, cgroup, state dir.
 func (c *Container) Delete(force bool, log *slog.Logger) error {
-	if c.State.Status == specs.StateRunning && !force {
+	if (c.State.Status == specs.StateRunning || c.State.Status == StatePaused) && !force {
 		return fmt.Errorf("cannot delete container %s that is not stopped: %w", c.ID, ErrRunning)
 	}
 	cg, err := cgroups.New(c.State.CgroupsPath, c.ID, log)
@@ -128,6 +128,12 @@ func (c *Container) Delete(force bool, log *slog.Logger) error {
 	}
 	if c.State.Status != specs.StateStopped && c.State.Pid != 0 {
 		if err := signalPid(c.State.Pid, c.State.StartTime, unix.SIGKILL); err != nil && !errors.Is(err, ErrNotRunning) {
+			return err
+		}
+	}
+	if c.State.Status == StatePaused {
+		// A frozen process cannot act on SIGKILL (cgroup v1) until thawed.
+		if err := cg.Freeze(false); err != nil {
 			return err
 		}
 	}

@@ -73,11 +73,15 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 	for i := 0; i < o.PreserveFDs; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), fmt.Sprintf("preserved-%d", 3+i)))
 	}
-	fds := initproc.FDs{Sync: 3 + len(extra), StateDir: 4 + len(extra), Log: -1}
+	fds := initproc.FDs{Sync: 3 + len(extra), StateDir: 4 + len(extra), Log: -1, Console: -1}
 	extra = append(extra, childSock, stateDir)
 	if o.Debug && o.LogFile != nil {
 		fds.Log = 3 + len(extra)
 		extra = append(extra, o.LogFile)
+	}
+	if o.console != nil {
+		fds.Console = 3 + len(extra)
+		extra = append(extra, o.console)
 	}
 	// Exec the memfd by its /proc/self/fd path. Move it above every fd the
 	// child is given, or the child's dup2 of ExtraFiles could replace it

@@ -56,6 +56,8 @@ type Container struct {
 	// init is the container's init when this process started it (run):
 	// then Wait can reap it.
 	init *exec.Cmd
+	// console is the pty master when this process relays the terminal.
+	console *os.File
 }
 
 // dirOf returns the state dir of id under root.
@@ -132,6 +134,9 @@ func (c *Container) refresh() {
 		c.State.Status = specs.StateCreated
 	} else {
 		c.State.Status = specs.StateRunning
+	}
+	if frozen(c) {
+		c.State.Status = StatePaused
 	}
 }
 

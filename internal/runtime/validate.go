@@ -86,9 +86,6 @@ func validateProcess(p *specs.Process) error {
 	if !filepath.IsAbs(p.Cwd) {
 		return fmt.Errorf("config.json: process.cwd %q must be an absolute path", p.Cwd)
 	}
-	if p.Terminal {
-		return errors.New("config.json: process.terminal=true is not supported yet")
-	}
 	for _, r := range p.Rlimits {
 		if _, ok := rlimitNames[r.Type]; !ok {
 			return fmt.Errorf("config.json: process.rlimits: unknown type %q", r.Type)

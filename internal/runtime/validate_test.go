@@ -115,7 +115,6 @@ func TestValidateErrors(t *testing.T) {
 		{"empty arg0", func(s *specs.Spec) { s.Process.Args = []string{""} }, "process.args"},
 		{"relative cwd", func(s *specs.Spec) { s.Process.Cwd = "tmp" }, "process.cwd"},
 		{"empty cwd", func(s *specs.Spec) { s.Process.Cwd = "" }, "process.cwd"},
-		{"terminal", func(s *specs.Spec) { s.Process.Terminal = true }, "terminal"},
 		{"unknown rlimit", func(s *specs.Spec) {
 			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_BOGUS", Soft: 1, Hard: 1}}
 		}, "rlimits"},

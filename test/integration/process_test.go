@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nook-containers/nook/internal/runtime/seccomp"
 )
 
 // TestProcessSettings checks process.user, rlimits, umask, noNewPrivileges,
@@ -88,5 +90,35 @@ func TestTimeAndCgroupNamespaces(t *testing.T) {
 		if !strings.HasSuffix(l, ":/") {
 			t.Errorf("cgroup namespace not rooted at the container's cgroup: %q", l)
 		}
+	}
+}
+
+// TestSeccompDefaultProfile runs under Docker's default profile (what
+// `nook-runtime spec` writes): ordinary work goes on, mount and new user
+// namespaces are refused, and the filter is in force (Seccomp: 2).
+func TestSeccompDefaultProfile(t *testing.T) {
+	for _, nnp := range []bool{true, false} {
+		e := newEnv(t).args("sh", "-c", "echo ok; unshare -U true 2>&1; grep Seccomp: /proc/self/status")
+		e.spec.Linux.Seccomp = seccomp.DefaultProfileFor(e.spec.Process.Capabilities.Bounding)
+		e.spec.Process.NoNewPrivileges = nnp
+		r := e.run()
+		if !strings.HasPrefix(r.stdout, "ok\n") || !strings.Contains(r.stdout, "unshare(0x10000000): Operation not permitted") ||
+			!strings.Contains(r.stdout, "Seccomp:\t2") {
+			t.Errorf("noNewPrivileges=%v: %s", nnp, r)
+		}
+	}
+	// A profile of our own: mkdir fails with the errno it names.
+	exdev := uint(18)
+	e := newEnv(t).args("sh", "-c", "mkdir /tmp/d 2>&1; echo done")
+	e.spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &exdev}}}
+	if r := e.run(); !strings.Contains(r.stdout, "Invalid cross-device link") {
+		t.Errorf("custom profile: %s", r)
+	}
+	e = newEnv(t).args("true")
+	e.spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_NOPE"}
+	if r := e.run(); r.code != 125 || !strings.Contains(r.stderr, "linux.seccomp") {
+		t.Errorf("bad profile: %s", r)
 	}
 }

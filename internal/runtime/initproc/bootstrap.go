@@ -35,4 +35,27 @@ type Bootstrap struct {
 	JSONLog bool `json:"jsonLog,omitempty"`
 	// PreserveFDs is how many fds after stderr the program keeps (3..3+N-1).
 	PreserveFDs int `json:"preserveFds,omitempty"`
+
+	// consoleFD is FDs.Console, set by Main: the console socket when
+	// process.terminal is true.
+	consoleFD int
+}
+
+// ExecBootstrap is what the parent hands a process started by `nook-runtime
+// exec`. nsenter's constructor has already put it in every namespace of the
+// container, and the parent has moved it into the container's cgroup.
+type ExecBootstrap struct {
+	// ID is the container's id.
+	ID string `json:"id"`
+	// Process is the process to run, complete: the parent has filled in
+	// the container's defaults (capabilities, rlimits, no_new_privs).
+	Process *specs.Process `json:"process"`
+	// Seccomp is the container's linux.seccomp: the process gets the same
+	// filter as the container's init.
+	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	// PreserveFDs is how many fds after stderr the program keeps (3..3+N-1).
+	PreserveFDs int `json:"preserveFds,omitempty"`
+	// Debug and JSONLog are as in Bootstrap.
+	Debug   bool `json:"debug,omitempty"`
+	JSONLog bool `json:"jsonLog,omitempty"`
 }

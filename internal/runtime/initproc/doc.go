@@ -8,6 +8,7 @@
 //	rootfs_linux.go   propagation, the rootfs bind, mounts in spec order
 //	devices_linux.go  /dev: default devices, linux.devices, the std links
 //	pivot_linux.go    pivot_root into the rootfs; the old root is detached
+//	console_linux.go  process.terminal: a pty inside, master to the console socket
 //	paths_linux.go    masked and read-only paths, read-only root
 //	process_linux.go  hostname, sysctl, rlimits, oom score, time offsets
 //	user_linux.go     groups, gid, uid, umask; then capabilities
@@ -17,4 +18,9 @@
 // `start` opens it, and execve()s the user's program. Everything runs on the
 // main OS thread, locked before the Go runtime starts other goroutines on it:
 // namespaces, credentials and capabilities belong to a thread.
+//
+// `nook-runtime exec` starts the same binary, already in the container's
+// namespaces (nsenter's constructor) and cgroup; it gets an ExecBootstrap
+// instead and runs execinit_linux.go: terminal, rlimits, user, cwd,
+// capabilities, execve.
 package initproc

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/runtime/hooks"
+	"github.com/nook-containers/nook/internal/runtime/seccomp"
 	"github.com/nook-containers/nook/internal/runtime/tracelog"
 )
 
@@ -36,11 +37,15 @@ func Main() {
 	sock := os.NewFile(uintptr(fds.Sync), "sync")
 	conn := NewConn(sock)
 	m, err := conn.Recv()
+	if err == nil && m.Type == MsgExec && m.Exec != nil {
+		execMain(m.Exec, fds, conn) // nook-runtime exec; never returns
+	}
 	if err != nil || m.Type != MsgBootstrap || m.Bootstrap == nil {
 		fmt.Fprintf(os.Stderr, "nook-runtime init: no bootstrap from the runtime: %v\n", err)
 		os.Exit(125)
 	}
 	b := m.Bootstrap
+	b.consoleFD = fds.Console
 	log := newLogger(b, fds.Log)
 
 	fail := func(err error) {
@@ -72,6 +77,13 @@ func Main() {
 		st.Status = specs.StateRunning
 		if err := hooks.Run("startContainer", b.Spec.Hooks.StartContainer, &st, log); err != nil {
 			fmt.Fprintf(os.Stderr, "nook-runtime: %v\n", err)
+			os.Exit(125)
+		}
+	}
+	if b.Spec.Linux.Seccomp != nil && b.Spec.Process.NoNewPrivileges {
+		// With no_new_privs set, as late as possible: right before execve.
+		if err := seccomp.Load(b.Spec.Linux.Seccomp, log); err != nil {
+			fmt.Fprintf(os.Stderr, "nook-runtime: loading the seccomp filter: %v\n", err)
 			os.Exit(125)
 		}
 	}
@@ -120,6 +132,12 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 	if err := pivotRoot(b, log); err != nil {
 		return "", err
 	}
+	if s.Process.Terminal {
+		// After pivot_root: the pty must be one of the container's devpts.
+		if err := setupConsole(b.consoleFD, s.Process, true, log); err != nil {
+			return "", err
+		}
+	}
 	if err := setHostname(s, log); err != nil {
 		return "", err
 	}
@@ -135,6 +153,14 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 	path, err := lookPath(s.Process)
 	if err != nil {
 		return "", err
+	}
+	if s.Linux.Seccomp != nil && !s.Process.NoNewPrivileges {
+		// Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a
+		// filter: load it while init still has it. It then also covers
+		// init's last steps, which every sane profile allows.
+		if err := seccomp.Load(s.Linux.Seccomp, log); err != nil {
+			return "", fmt.Errorf("loading the seccomp filter: %w", err)
+		}
 	}
 	if err := setupUser(s.Process, log); err != nil {
 		return "", err

@@ -8,7 +8,7 @@ import (
 
 // FDs are the fds the parent passes to init, right after the fds the
 // program keeps (3 .. 3+PreserveFDs-1). The parent tells init their numbers
-// in the environment variable FDsEnv as "sync,statedir,log" (-1: none).
+// in the environment variable FDsEnv as "sync,statedir,log,console" (-1: none).
 type FDs struct {
 	// Sync is init's end of a SOCK_STREAM socketpair with the parent.
 	Sync int
@@ -17,18 +17,23 @@ type FDs struct {
 	StateDir int
 	// Log is where init writes its debug trace (the runtime's --log).
 	Log int
+	// Console is a connected unix socket that receives the pty master when
+	// process.terminal is true (see setupConsole).
+	Console int
 }
 
 // FDsEnv is the environment variable that carries FDs to init. init's own
 // environment never reaches the program: execve gets process.env.
 const FDsEnv = "_NOOK_INIT_FDS"
 
-func (f FDs) String() string { return fmt.Sprintf("%d,%d,%d", f.Sync, f.StateDir, f.Log) }
+func (f FDs) String() string {
+	return fmt.Sprintf("%d,%d,%d,%d", f.Sync, f.StateDir, f.Log, f.Console)
+}
 
 // ParseFDs reads FDs back from FDsEnv's value.
 func ParseFDs(s string) (FDs, error) {
 	var f FDs
-	if _, err := fmt.Sscanf(s, "%d,%d,%d", &f.Sync, &f.StateDir, &f.Log); err != nil {
+	if _, err := fmt.Sscanf(s, "%d,%d,%d,%d", &f.Sync, &f.StateDir, &f.Log, &f.Console); err != nil {
 		return f, fmt.Errorf("malformed %s=%q: %w", FDsEnv, s, err)
 	}
 	return f, nil
@@ -37,12 +42,15 @@ func ParseFDs(s string) (FDs, error) {
 // MsgType names one step of the parent/init conversation:
 //
 //	parent → init   bootstrap   the spec and everything init needs
+//	parent → init   exec        instead of bootstrap: run a process in a
+//	                            running container (nook-runtime exec)
 //	init → parent   ready       rootfs built, user switched, program found
 //	init → parent   error       a step failed; init exits right after
 type MsgType string
 
 const (
 	MsgBootstrap MsgType = "bootstrap"
+	MsgExec      MsgType = "exec"
 	MsgReady     MsgType = "ready"
 	MsgError     MsgType = "error"
 	// MsgPid comes from nsenter's C constructor when it forked into a new
@@ -57,8 +65,9 @@ const (
 
 // Message is one typed message on the sync socket, a JSON value per message.
 type Message struct {
-	Type      MsgType    `json:"type"`
-	Bootstrap *Bootstrap `json:"bootstrap,omitempty"`
+	Type      MsgType        `json:"type"`
+	Bootstrap *Bootstrap     `json:"bootstrap,omitempty"`
+	Exec      *ExecBootstrap `json:"exec,omitempty"`
 	// Error is the one-line message for the user, ExitCode the status the
 	// runtime exits with (127 not found, 126 not executable).
 	Error    string `json:"error,omitempty"`

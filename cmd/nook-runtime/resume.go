@@ -1,0 +1,23 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/nook-containers/nook/internal/runtime"
+)
+
+func resumeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume CONTAINER_ID",
+		Short: "thaw every process of a paused container",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := runtime.Load(g.root, args[0])
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return c.Resume(g.log)
+		},
+	}
+}

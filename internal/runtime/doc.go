@@ -13,6 +13,8 @@
 //	        running while the pid (and its start time) is alive, else stopped.
 //	kill    signal the init (or every process in the cgroup with --all).
 //	delete  kill what is left, remove the cgroup and the state dir.
+//	exec    start one more process in every namespace and the cgroup of a
+//	        running container (through the nsenter constructor).
 //
 // The code that runs inside the new namespaces lives in initproc; cgroups
 // lives in cgroups. This package imports no engine code: the engine hands it a

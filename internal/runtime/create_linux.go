@@ -99,6 +99,9 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	if consoleLocal != nil {
 		defer consoleLocal.Close()
 	}
+	if err := checkLSM(spec); err != nil {
+		return nil, err
+	}
 	if spec.Linux.Seccomp != nil {
 		// Compile now so that a bad profile is a create-time error, before
 		// anything exists; init compiles it again where it loads it.

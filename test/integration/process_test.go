@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -120,5 +121,18 @@ func TestSeccompDefaultProfile(t *testing.T) {
 	e.spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_NOPE"}
 	if r := e.run(); r.code != 125 || !strings.Contains(r.stderr, "linux.seccomp") {
 		t.Errorf("bad profile: %s", r)
+	}
+}
+
+// TestLSMRefusedWithoutHostSupport: an AppArmor profile or SELinux label the
+// host cannot apply is a clear error, never an unconfined container.
+func TestLSMRefusedWithoutHostSupport(t *testing.T) {
+	if _, err := os.Stat("/sys/module/apparmor/parameters/enabled"); err == nil {
+		t.Skip("this host has AppArmor")
+	}
+	e := newEnv(t).args("true")
+	e.spec.Process.ApparmorProfile = "docker-default"
+	if r := e.run(); r.code != 125 || !strings.Contains(r.stderr, "AppArmor is not enabled on this host") {
+		t.Errorf("%s", r)
 	}
 }

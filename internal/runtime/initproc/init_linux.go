@@ -165,6 +165,9 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 	if err := setupUser(s.Process, log); err != nil {
 		return "", err
 	}
+	if err := applyLSM(s.Process, log); err != nil {
+		return "", err
+	}
 	if err := enterCwd(s.Process, log); err != nil {
 		return "", err
 	}

@@ -77,18 +77,26 @@ type Message struct {
 
 // Conn is one end of the sync socket.
 type Conn struct {
-	enc *json.Encoder
+	w   io.Writer
 	dec *json.Decoder
 }
 
 // NewConn wraps rw (the socket) for typed messages.
 func NewConn(rw io.ReadWriter) *Conn {
-	return &Conn{enc: json.NewEncoder(rw), dec: json.NewDecoder(rw)}
+	return &Conn{w: rw, dec: json.NewDecoder(rw)}
 }
 
-// Send writes one message.
+// Send writes one message: the bare JSON object, with no newline after it.
+// The decoder on the other side stops at the closing brace, so nothing is
+// left unread; a process that execs (closing its end) with bytes still
+// unread in its socket would make the kernel report ECONNRESET to us
+// instead of the EOF that means "execve succeeded".
 func (c *Conn) Send(m Message) error {
-	if err := c.enc.Encode(m); err != nil {
+	data, err := json.Marshal(m)
+	if err == nil {
+		_, err = c.w.Write(data)
+	}
+	if err != nil {
 		return fmt.Errorf("sending %s to the other side: %w", m.Type, err)
 	}
 	return nil

@@ -38,7 +38,7 @@ func (f *createFlags) create(g *globals, id string, attach bool) (*runtime.Conta
 		return nil, errors.New("--preserve-fds must not be negative")
 	}
 	return runtime.Create(g.root, id, runtime.CreateOpts{
-		Bundle: f.bundle, PreserveFDs: f.preserveFDs, NoPivot: f.noPivot,
+		Bundle: f.bundle, PreserveFDs: f.preserveFDs, NoPivot: f.noPivot, NoNewKeyring: f.noNewKeyring,
 		Log: g.log, LogFile: g.logFile, Debug: g.debug, JSONLog: g.logFormat == "json",
 		ConsoleSocket: f.consoleSocket, AttachConsole: attach,
 	})

@@ -109,7 +109,10 @@ func (g *globals) setup() error {
 		return fmt.Errorf("invalid --log-format %q: want text or json", g.logFormat)
 	}
 	if g.systemdCgroup {
-		return errors.New("--systemd-cgroup is not supported yet")
+		if _, err := os.Stat("/run/systemd/system"); err != nil {
+			return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
+		}
+		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
 	}
 	g.logFile = os.Stderr
 	if g.logPath != "" {

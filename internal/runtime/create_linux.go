@@ -29,6 +29,9 @@ type CreateOpts struct {
 	PreserveFDs int
 	// NoPivot uses MS_MOVE + chroot instead of pivot_root.
 	NoPivot bool
+	// NoNewKeyring keeps the caller's session keyring instead of giving
+	// the container one of its own.
+	NoNewKeyring bool
 	// Log receives the trace; LogFile, when set, is where init writes its
 	// own trace lines (the runtime's --log destination).
 	Log     *slog.Logger
@@ -186,6 +189,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		CgroupPaths: cg.Paths(), Cgroup2: cgroups.DetectMode() == cgroups.Unified,
 		NewUserNS: ownsNamespace(spec.Linux, specs.UserNamespace),
 		NoPivot:   o.NoPivot, Debug: o.Debug, JSONLog: o.JSONLog, PreserveFDs: o.PreserveFDs,
+		NoNewKeyring: o.NoNewKeyring,
 	}
 	cgroupDir := ""
 	if cgroups.DetectMode() == cgroups.Unified {

@@ -136,3 +136,19 @@ func TestLSMRefusedWithoutHostSupport(t *testing.T) {
 		t.Errorf("%s", r)
 	}
 }
+
+// TestSessionKeyring: each container gets a session keyring of its own
+// (_ses.ID), unless --no-new-keyring.
+func TestSessionKeyring(t *testing.T) {
+	e := newEnv(t).args("cat", "/proc/keys")
+	e.spec.Linux.MaskedPaths = nil
+	if r := e.run(); r.code != 0 || !strings.Contains(r.stdout, "_ses."+e.id) {
+		t.Errorf("no _ses.%s keyring: %s", e.id, r)
+	}
+	e2 := newEnv(t).args("cat", "/proc/keys")
+	e2.spec.Linux.MaskedPaths = nil
+	e2.writeSpec()
+	if r := e2.rt("run", "--no-new-keyring", e2.id); r.code != 0 || strings.Contains(r.stdout, "_ses."+e2.id) {
+		t.Errorf("--no-new-keyring: %s", r)
+	}
+}

@@ -26,6 +26,8 @@ type Bootstrap struct {
 	NewUserNS bool `json:"newUserNS"`
 	// NoPivot asks for MS_MOVE + chroot instead of pivot_root (ramfs roots).
 	NoPivot bool `json:"noPivot,omitempty"`
+	// NoNewKeyring keeps the session keyring init inherited.
+	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
 	// State is the container's state as hooks see it (status "creating",
 	// the init's host pid).
 	State *specs.State `json:"state,omitempty"`

@@ -112,6 +112,9 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 		log.Debug("init credentials", "uid", os.Getuid(), "capeff", statusField(string(st), "CapEff"),
 			"uid_map", strings.Join(strings.Fields(string(uidMap)), " "))
 	}
+	if err := joinSessionKeyring(b, log); err != nil {
+		return "", err
+	}
 	if err := setOOMScoreAdj(s.Process.OOMScoreAdj, log); err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package initproc
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,27 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
+
+// joinSessionKeyring gives the container a session keyring of its own, as
+// runc does, so that keys one container adds are not in every other's
+// (and the host's) session keyring. Kernels or sandboxes without keyrings
+// (ENOSYS, EACCES) go on without one.
+func joinSessionKeyring(b *Bootstrap, log *slog.Logger) error {
+	if b.NoNewKeyring {
+		return nil
+	}
+	name := "_ses." + b.ID
+	id, err := unix.KeyctlJoinSessionKeyring(name)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EACCES) {
+		log.Debug("session keyring not available", "error", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("joining a new session keyring %s: %w", name, err)
+	}
+	log.Debug("keyctl", "op", "KEYCTL_JOIN_SESSION_KEYRING", "name", name, "id", id)
+	return nil
+}
 
 // setOOMScoreAdj writes process.oomScoreAdj while the host's /proc is still
 // reachable (before pivot_root, in case the spec mounts no /proc).

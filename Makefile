@@ -14,6 +14,7 @@ export GIT_CONFIG_KEY_0 := safe.directory
 export GIT_CONFIG_VALUE_0 := $(CURDIR)
 endif
 
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BIN := $(abspath bin)
 RUNTIME := $(BIN)/nook-runtime
 PROBE := $(BIN)/probe
@@ -42,7 +43,7 @@ help:
 	@echo 'demo       as root: a busybox shell in a nook container (hack/demo.sh)'
 
 build:
-	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
+	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
 	CGO_ENABLED=0 $(GO) build -o bin/probe ./test/probe
 
 test:

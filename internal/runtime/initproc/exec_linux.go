@@ -75,11 +75,26 @@ func envValue(env []string, key string) string {
 
 // enterCwd changes to process.cwd, as the container's user, inside the new
 // root: after pivot_root no path can lead out of it.
+//
+// Except through a magic link: init still holds fds of the host (the state
+// dir, the sync socket), and a cwd of "/proc/self/fd/N" would follow one of
+// them out of the root (CVE-2024-21626). So the cwd is checked after the
+// chdir: getcwd(2) of a directory outside the root is not an absolute path
+// ("(unreachable)/..."), and that is refused.
 func enterCwd(p *specs.Process, log *slog.Logger) error {
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return fmt.Errorf("changing to cwd %q: %w", p.Cwd, err)
 	}
-	log.Debug("chdir", "dir", p.Cwd)
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Getcwd(buf)
+	if err == nil && (n < 2 || buf[0] != '/') {
+		err = unix.ENOENT
+	}
+	if err != nil {
+		unix.Chdir("/")
+		return fmt.Errorf("cwd %q is outside the container's root: %w", p.Cwd, err)
+	}
+	log.Debug("chdir", "dir", p.Cwd, "resolved", string(buf[:n-1]))
 	return nil
 }
 

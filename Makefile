@@ -30,12 +30,13 @@ VM_MEM ?= 4G
 VM_TEST_TIMEOUT ?= 20m
 
 .DEFAULT_GOAL := build
-.PHONY: build test vet test-root test-security test-interop test-v2 ci demo clean help
+.PHONY: build test vet fuzz test-root test-security test-interop test-v2 ci demo clean help
 
 help:
 	@echo 'build      bin/nook-runtime and the static bin/probe (default)'
 	@echo 'test       unit tests, no root needed (integration tests skip)'
 	@echo 'vet        gofmt check and go vet'
+	@echo 'fuzz       every fuzz target for FUZZTIME (5s) each'
 	@echo 'test-root  as root, on this host: integration tests and root-only unit tests'
 	@echo 'test-security  as root: escape-and-abuse attacks from inside default-config containers'
 	@echo 'test-interop  as root: Podman and containerd (ctr) driving nook-runtime'
@@ -55,6 +56,10 @@ vet:
 	@files=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l); \
 	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
+
+# Each fuzz target briefly (FUZZTIME, default 5s); a crasher lands in testdata/fuzz/.
+fuzz:
+	hack/fuzz.sh
 
 test-root: build
 	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/integration/ ./internal/...
@@ -85,6 +90,7 @@ ci:
 	hack/install-deps.sh
 	$(MAKE) --no-print-directory vet
 	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-root
 	$(MAKE) --no-print-directory test-security
 	$(MAKE) --no-print-directory test-interop

@@ -180,14 +180,23 @@ func TestPodmanRun(t *testing.T) {
 // containerd starts a private containerd and returns its socket.
 func containerd(t *testing.T) string {
 	t.Helper()
+	sock, _ := containerdWith(t, "")
+	return sock
+}
+
+// containerdWith starts a private containerd with extra appended to its
+// config.toml, and returns its socket and its log file.
+func containerdWith(t *testing.T, extra string) (sock, logPath string) {
+	t.Helper()
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "containerd.sock")
+	sock = filepath.Join(dir, "containerd.sock")
+	logPath = filepath.Join(dir, "containerd.log")
 	cfg := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n",
-		filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, sock+".ttrpc")
+		filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, sock+".ttrpc") + extra
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, _ := os.Create(filepath.Join(dir, "containerd.log"))
+	logf, _ := os.Create(logPath)
 	cmd := exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -208,12 +217,12 @@ func containerd(t *testing.T) string {
 	for ctx.Err() == nil {
 		if exec.Command("ctr", "-a", sock, "version").Run() == nil {
 			must(t, exec.Command("ctr", "-a", sock, "images", "import", archive))
-			return sock
+			return sock, logPath
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("containerd did not come up")
-	return ""
+	return "", ""
 }
 
 // TestContainerdRun: ctr run with nook-runtime as the runc shim's binary,

@@ -150,14 +150,22 @@ func TestClock(t *testing.T) {
 
 // TestNewNamespaces tries to gain capabilities in a new user namespace (the
 // usual first step to mount tricks) and to unshare a mount namespace:
-// seccomp refuses both without CAP_SYS_ADMIN.
+// seccomp refuses both without CAP_SYS_ADMIN. Besides busybox unshare, the
+// escape helper makes the raw calls from a single-threaded process:
+// unshare(CLONE_NEWUSER) and clone(CLONE_NEWUSER) must answer EPERM,
+// clone3 ENOSYS (the profile's answer, as the filter cannot read its flags).
 func TestNewNamespaces(t *testing.T) {
 	variants(t, func(t *testing.T, e *env) {
-		r := e.sh("unshare -U -r sh -c 'echo OK:userns'; unshare -m sh -c 'echo OK:mountns'; unshare -n sh -c 'echo OK:netns'; true").run()
+		r := e.sh("unshare -U -r sh -c 'echo OK:userns; grep CapEff /proc/self/status'; unshare -m sh -c 'echo OK:mountns'; unshare -n sh -c 'echo OK:netns'; /escape userns; true").run()
 		t.Logf("container: %s", r)
-		for _, step := range []string{"userns", "mountns", "netns"} {
+		for _, step := range []string{"userns", "mountns", "netns", "unshare-userns", "clone-userns", "clone3-userns", "unshare-mountns"} {
 			if ranOK(r, step) {
-				t.Errorf("HOLE: unshare %s worked from inside: %s", step, r)
+				t.Errorf("HOLE: %s worked from inside: %s", step, r)
+			}
+		}
+		for step, want := range map[string]string{"unshare-userns": "EPERM", "clone-userns": "EPERM", "clone3-userns": "ENOSYS", "unshare-mountns": "EPERM"} {
+			if got, ok := stepErrno(r.stdout, step); !ok || got != want {
+				t.Errorf("%s: got %q (printed: %v), want %s", step, got, ok, want)
 			}
 		}
 	})

@@ -21,12 +21,7 @@ func killCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := runtime.Load(g.root, args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return c.Kill(sig, all, g.log)
+			return withContainer(g, args[0], func(c *runtime.Container) error { return c.Kill(sig, all, g.log) })
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process in the container's cgroup")

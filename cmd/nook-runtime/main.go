@@ -148,3 +148,14 @@ func versionCmd() *cobra.Command {
 		Run:   func(cmd *cobra.Command, args []string) { fmt.Print(versionText()) },
 	}
 }
+
+// withContainer loads container id under --root, holding its lock while fn
+// runs: what every one-container command does.
+func withContainer(g *globals, id string, fn func(c *runtime.Container) error) error {
+	c, err := runtime.Load(g.root, id)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}

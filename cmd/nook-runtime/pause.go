@@ -12,12 +12,7 @@ func pauseCmd(g *globals) *cobra.Command {
 		Short: "freeze every process in the container",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := runtime.Load(g.root, args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return c.Pause(g.log)
+			return withContainer(g, args[0], func(c *runtime.Container) error { return c.Pause(g.log) })
 		},
 	}
 }

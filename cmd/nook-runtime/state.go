@@ -15,14 +15,11 @@ func stateCmd(g *globals) *cobra.Command {
 		Short: "print the container's state as the OCI spec's JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := runtime.Load(g.root, args[0])
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(&c.State.State)
+			return withContainer(g, args[0], func(c *runtime.Container) error {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(&c.State.State)
+			})
 		},
 	}
 }

@@ -30,7 +30,7 @@ VM_MEM ?= 4G
 VM_TEST_TIMEOUT ?= 20m
 
 .DEFAULT_GOAL := build
-.PHONY: build test vet fuzz test-root test-security test-interop test-v2 ci demo clean help
+.PHONY: build test vet fuzz test-root test-engine test-security test-interop test-v2 ci demo clean help
 
 help:
 	@echo 'build      bin/nook-runtime and the static bin/probe (default)'
@@ -38,6 +38,7 @@ help:
 	@echo 'vet        gofmt check and go vet'
 	@echo 'fuzz       every fuzz target for FUZZTIME (5s) each'
 	@echo 'test-root  as root, on this host: integration tests and root-only unit tests'
+	@echo 'test-engine  as root: the nook engine (bin/nook) against a loopback registry'
 	@echo 'test-security  as root: escape-and-abuse attacks from inside default-config containers'
 	@echo 'test-interop  as root: Podman and containerd (ctr) driving nook-runtime'
 	@echo 'test-v2    as root: the same compiled tests in a pure cgroup v2 VM (test/vmlane)'
@@ -46,6 +47,7 @@ help:
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
+	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook ./cmd/nook
 	CGO_ENABLED=0 $(GO) build -o bin/probe ./test/probe
 	CGO_ENABLED=0 $(GO) build -o bin/escape ./test/security/testdata/escape
 
@@ -64,6 +66,10 @@ fuzz:
 test-root: build
 	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/integration/ ./internal/...
 
+# The engine: bin/nook pulling from a docker-registry on loopback, running, logging, stopping.
+test-engine: build
+	NOOK=$(BIN)/nook NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/engine/
+
 # Escape-and-abuse attacks from inside default-config containers, on this host.
 test-security: build
 	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) NOOK_ESCAPE=$(BIN)/escape $(GO) test -count=1 -timeout 10m -v ./test/security/
@@ -76,7 +82,7 @@ test-interop: build
 # them all: hack/vm-tests.sh reads bin/vmtests.list ("binary package-dir" lines).
 test-v2: build
 	rm -f bin/*.test bin/vmtests.list
-	@set -e; for p in ./test/integration ./test/security $(VM_PKGS); do \
+	@set -e; for p in ./test/integration ./test/security ./test/engine $(VM_PKGS); do \
 		d=$${p#./}; b=bin/$$(echo "$$d" | tr / -).test; \
 		[ "$$d" = test/integration ] && b=bin/integration.test; \
 		echo "$(GO) test -c -o $$b $$p"; $(GO) test -c -o $$b $$p; \
@@ -92,6 +98,7 @@ ci:
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-root
+	$(MAKE) --no-print-directory test-engine
 	$(MAKE) --no-print-directory test-security
 	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory test-v2

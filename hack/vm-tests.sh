@@ -6,7 +6,7 @@
 set -uo pipefail
 repo=${1:-$PWD}
 cd "$repo" || exit 1
-export NOOK_RUNTIME=$repo/bin/nook-runtime NOOK_PROBE=$repo/bin/probe NOOK_ESCAPE=$repo/bin/escape TMPDIR=/tmp
+export NOOK=$repo/bin/nook NOOK_RUNTIME=$repo/bin/nook-runtime NOOK_PROBE=$repo/bin/probe NOOK_ESCAPE=$repo/bin/escape TMPDIR=/tmp
 [ -s bin/vmtests.list ] || { echo "vm-tests: no bin/vmtests.list; run make test-v2" >&2; exit 1; }
 echo "vm-tests: kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 failed=()

@@ -161,3 +161,8 @@ func makeRaw(t *unix.Termios) {
 // Console returns the pty master of a container whose terminal this process
 // relays itself (a foreground run without --console-socket), else nil.
 func (c *Container) Console() *os.File { return c.console }
+
+// RecvConsole receives a pty master sent over a connected --console-socket
+// connection, as runc's and nook-runtime's init send it. An engine driving
+// another OCI runtime binary with --console-socket uses it.
+func RecvConsole(conn *os.File) (*os.File, error) { return recvConsole(conn) }

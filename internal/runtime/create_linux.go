@@ -44,6 +44,9 @@ type CreateOpts struct {
 	// AttachConsole is set by a foreground run: with process.terminal and
 	// no ConsoleSocket, the master comes to this process (Container.Console).
 	AttachConsole bool
+	// Stdio is the init's stdin, stdout and stderr; a nil entry is ours
+	// (os.Stdin, os.Stdout, os.Stderr). An engine's monitor passes pipes.
+	Stdio [3]*os.File
 
 	console *os.File // the socket handed to init; see consoleSockets
 }

@@ -44,6 +44,9 @@ type ExecOpts struct {
 	Detach        bool
 	// PreserveFDs passes fds 3 .. 3+PreserveFDs-1 on to the process.
 	PreserveFDs int
+	// Stdio is the process's stdin, stdout and stderr; a nil entry is
+	// ours (os.Stdin, os.Stdout, os.Stderr).
+	Stdio [3]*os.File
 
 	Log     *slog.Logger
 	LogFile *os.File
@@ -156,9 +159,9 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 		Path:        fmt.Sprintf("/proc/self/fd/%d", high),
 		Args:        []string{"nook-runtime", "init"},
 		Env:         env,
-		Stdin:       os.Stdin,
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
+		Stdin:       stdioOr(o.Stdio[0], os.Stdin),
+		Stdout:      stdioOr(o.Stdio[1], os.Stdout),
+		Stderr:      stdioOr(o.Stdio[2], os.Stderr),
 		ExtraFiles:  extra,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}

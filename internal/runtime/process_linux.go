@@ -147,9 +147,9 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 		Path:        fmt.Sprintf("/proc/self/fd/%d", high),
 		Args:        []string{"nook-runtime", "init"},
 		Env:         env,
-		Stdin:       os.Stdin,
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
+		Stdin:       stdioOr(o.Stdio[0], os.Stdin),
+		Stdout:      stdioOr(o.Stdio[1], os.Stdout),
+		Stderr:      stdioOr(o.Stdio[2], os.Stderr),
 		ExtraFiles:  extra,
 		SysProcAttr: attr,
 	}
@@ -279,4 +279,13 @@ func cloneFlagNames(flags uintptr) string {
 		return "none"
 	}
 	return strings.Join(names, "|")
+}
+
+// stdioOr returns f, or def when f is nil. (A nil *os.File stored in
+// exec.Cmd's io.Reader/io.Writer fields would not be nil to exec.)
+func stdioOr(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
 }

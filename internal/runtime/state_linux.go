@@ -215,3 +215,15 @@ func List(root string) ([]State, error) {
 	}
 	return out, nil
 }
+
+// ProcessStartTime returns pid's start time in clock ticks since boot: with
+// the pid it names one process even after the pid is reused (an engine
+// records its monitors this way).
+func ProcessStartTime(pid int) (uint64, error) {
+	st, _, err := procStat(pid)
+	return st, err
+}
+
+// ProcessAlive reports whether pid is a live, non-zombie process that
+// started at startTime (0: any start time).
+func ProcessAlive(pid int, startTime uint64) bool { return processAlive(pid, startTime) }

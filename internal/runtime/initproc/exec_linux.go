@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,6 +109,7 @@ func execProgram(path string, p *specs.Process, preserveFDs int, log *slog.Logge
 	if err := closeExtraFDs(3 + preserveFDs); err != nil {
 		return err
 	}
+	resetSignals()
 	log.Debug("execve", "path", path, "argv", strings.Join(p.Args, " "), "cwd", p.Cwd)
 	err := unix.Exec(path, p.Args, env)
 	return execError(p.Args[0], err)
@@ -133,4 +135,25 @@ func closeExtraFDs(first int) error {
 		}
 	}
 	return nil
+}
+
+// resetSignals makes the program start with every signal at its default
+// action. execve resets caught signals but keeps ignored ones, so a
+// runtime (or engine) started with SIGINT or SIGPIPE ignored would pass that
+// on: ^C would not stop a shell's foreground job and `yes | head` would
+// not end. Catching every signal now turns "ignored" into "caught", which
+// execve resets.
+func resetSignals() {
+	sigs := make([]os.Signal, 0, 64)
+	for s := 1; s <= 64; s++ {
+		switch unix.Signal(s) {
+		case unix.SIGKILL, unix.SIGSTOP:
+			continue
+		}
+		if s > 31 && s < 34 { // reserved by glibc/NPTL; not settable
+			continue
+		}
+		sigs = append(sigs, unix.Signal(s))
+	}
+	signal.Notify(make(chan os.Signal, 1), sigs...)
 }

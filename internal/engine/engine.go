@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nook-containers/nook/internal/image"
+)
+
+// Errors callers branch on. Messages read well after "nook: ".
+var (
+	ErrNoSuchContainer = errors.New("no such container")
+	ErrNameInUse       = errors.New("name already in use")
+	ErrNotRunning      = errors.New("container is not running")
+	ErrRunning         = errors.New("container is running")
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Root holds images, containers and volumes (default /var/lib/nook).
+	Root string
+	// Runtime, when set, is an OCI runtime binary (runc, crun,
+	// nook-runtime) used instead of nook's built-in runtime core.
+	Runtime string
+	Log     *slog.Logger
+	// Exe is the nook binary to re-execute as a container's monitor
+	// (default /proc/self/exe resolved at Open).
+	Exe string
+}
+
+// Engine is nook's engine over one root directory.
+type Engine struct {
+	root    string
+	exe     string
+	log     *slog.Logger
+	rt      ociRuntime
+	runtime string // Options.Runtime
+	images  *image.Store
+}
+
+// Open prepares the root (creating it) and the image store.
+func Open(o Options) (*Engine, error) {
+	if o.Root == "" {
+		o.Root = "/var/lib/nook"
+	}
+	root, err := filepath.Abs(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{"containers", "volumes", "runtime"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o711); err != nil {
+			return nil, fmt.Errorf("making %s: %w", filepath.Join(root, d), err)
+		}
+	}
+	exe := o.Exe
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("finding the nook binary: %w", err)
+		}
+	}
+	e := &Engine{root: root, exe: exe, log: o.Log, runtime: o.Runtime}
+	if o.Runtime != "" {
+		e.rt = &externalRuntime{bin: o.Runtime, root: filepath.Join(root, "runtime", filepath.Base(o.Runtime)), log: o.Log}
+	} else {
+		e.rt = &builtinRuntime{root: filepath.Join(root, "runtime", "nook"), log: o.Log}
+	}
+	return e, nil
+}
+
+// Images returns the image store, opened on first use (commands that only
+// look at containers do not pay for it).
+func (e *Engine) Images() (*image.Store, error) {
+	if e.images != nil {
+		return e.images, nil
+	}
+	s, err := image.Open(filepath.Join(e.root, "image"), e.log)
+	if err != nil {
+		return nil, err
+	}
+	e.images = s
+	return s, nil
+}
+
+// Root returns the engine's root directory.
+func (e *Engine) Root() string { return e.root }
+
+// containerDir is where container id's files live.
+func (e *Engine) containerDir(id string) string { return filepath.Join(e.root, "containers", id) }
+
+// lock takes the engine-wide lock (name allocation, removal). Unlock by
+// calling the returned function.
+func (e *Engine) lock() (func(), error) {
+	return flock(filepath.Join(e.root, "engine.lock"), unix.LOCK_EX)
+}
+
+// flock opens (creating) path and locks it with how (LOCK_EX or LOCK_SH).
+func flock(path string, how int) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

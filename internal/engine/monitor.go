@@ -1,0 +1,337 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nook-containers/nook/internal/image/rootfs"
+	"github.com/nook-containers/nook/internal/runtime"
+	"github.com/nook-containers/nook/internal/runtime/cgroups"
+)
+
+// MonitorArg is the hidden command the engine re-executes itself as, one
+// monitor per container: `nook container-monitor ID`.
+const MonitorArg = "container-monitor"
+
+// readyFD is the monitor's fd 3: a pipe to whoever started it, closed
+// once the container runs (or failed to).
+const readyFD = 3
+
+// Monitor is the body of `nook container-monitor ID`: it starts the
+// container, holds its stdio (writing the log, relaying to an attached
+// client), records how it ended, applies the restart policy, removes it
+// when --rm, and returns the exit code the monitor process exits with.
+//
+// Preconditions: the process runs in its own session; fd 3 is the ready
+// pipe; when attached, fds 0-2 are the client's.
+func (e *Engine) Monitor(id string, attached bool) int {
+	ready := os.NewFile(readyFD, "ready")
+	// The init may be our grandchild (nsenter forks into its pid
+	// namespace; external runtimes fork and exit): be the reaper.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	// Caught, not ignored: ignored signals would be inherited by the
+	// container's processes.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGPIPE, unix.SIGTTOU, unix.SIGTTIN)
+	c, err := e.load(id)
+	if err != nil {
+		reportReady(ready, 125, err)
+		return 125
+	}
+	startTime, _ := runtime.ProcessStartTime(os.Getpid())
+	e.updateState(c, func(s *State) {
+		s.MonitorPid, s.MonitorStart, s.MonitorLost = os.Getpid(), startTime, false
+		s.StoppedByUser = false
+	})
+	log, err := openLog(e.logPath(c), c.Host.LogConfig)
+	if err != nil {
+		reportReady(ready, 125, err)
+		return 125
+	}
+	defer log.Close()
+
+	code := 0
+	backoff := 100 * time.Millisecond
+	for run := 0; ; run++ {
+		began := time.Now()
+		var started bool
+		code, started = e.runOnce(c, log, attached && run == 0, ready)
+		if run == 0 {
+			ready = nil // reported by runOnce
+		}
+		if !e.shouldRestart(c, code, started) {
+			break
+		}
+		if time.Since(began) > 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		e.updateState(c, func(s *State) { s.Status = StatusRestarting })
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 5*time.Second)
+		// A stop during the back-off wins.
+		if cur, err := e.load(c.ID); err != nil || cur.State.StoppedByUser {
+			if err == nil {
+				e.updateState(c, func(s *State) { s.Status = StatusExited })
+			}
+			break
+		}
+		e.updateState(c, func(s *State) { s.RestartCount++ })
+	}
+	e.unmountRootfs(c)
+	e.updateState(c, func(s *State) { s.MonitorPid, s.MonitorStart = 0, 0 })
+	if c.Host.AutoRemove {
+		e.remove(c)
+	}
+	return code
+}
+
+// shouldRestart applies the restart policy to an exit.
+func (e *Engine) shouldRestart(c *Container, code int, started bool) bool {
+	cur, err := e.load(c.ID)
+	if err != nil || cur.State.StoppedByUser || !started {
+		return false
+	}
+	p := c.Host.RestartPolicy
+	switch p.Name {
+	case "always", "unless-stopped":
+		return true
+	case "on-failure":
+		return code != 0 && (p.MaximumRetryCount == 0 || cur.State.RestartCount < p.MaximumRetryCount)
+	}
+	return false
+}
+
+// reportReady tells the starter how the start went and closes the pipe:
+// "ok PID" or "CODE MESSAGE".
+func reportReady(ready *os.File, code int, err error) {
+	if ready == nil {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(ready, "%d %s\n", code, err)
+	} else {
+		fmt.Fprintf(ready, "ok %d\n", code)
+	}
+	ready.Close()
+}
+
+// runOnce runs the container once: mount, create, start, relay, wait,
+// delete. It returns the exit code and whether the process ran at all.
+func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.File) (int, bool) {
+	fail := func(err error) (int, bool) {
+		code := runtime.ExitCode(err)
+		e.updateState(c, func(s *State) {
+			s.Status, s.ExitCode, s.Error, s.Pid = StatusCreated, code, err.Error(), 0
+			if s.RestartCount > 0 || !s.StartedAt.IsZero() {
+				s.Status = StatusExited
+			}
+			s.FinishedAt = time.Now().UTC()
+		})
+		reportReady(ready, code, err)
+		return code, false
+	}
+	bundle := filepath.Join(c.dir(e), "bundle")
+	root, err := e.mountRootfs(c)
+	if err != nil {
+		return fail(err)
+	}
+	spec, err := e.buildSpec(c, root)
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeJSON(filepath.Join(bundle, "config.json"), spec); err != nil {
+		return fail(err)
+	}
+	e.rt.delete(c.ID, true) // a leftover of a crashed monitor
+
+	var pio stdio
+	var closers []io.Closer
+	defer func() {
+		for _, cl := range closers {
+			cl.Close()
+		}
+	}()
+	devnull, _ := os.Open(os.DevNull)
+	closers = append(closers, devnull)
+	pio[0] = devnull
+	if attached && c.Config.OpenStdin && !c.Config.Tty {
+		pio[0] = os.Stdin
+	}
+	var outR, errR *os.File
+	if !c.Config.Tty {
+		var outW, errW *os.File
+		if outR, outW, err = os.Pipe(); err != nil {
+			return fail(err)
+		}
+		if errR, errW, err = os.Pipe(); err != nil {
+			return fail(err)
+		}
+		pio[1], pio[2] = outW, errW
+		closers = append(closers, outR, errR)
+	}
+	proc, err := e.rt.create(c.ID, bundle, pio, c.Config.Tty)
+	if pio[1] != nil {
+		pio[1].Close()
+		pio[2].Close()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	var out, errOut *os.File
+	if attached {
+		out, errOut = os.Stdout, os.Stderr
+	}
+	var wg sync.WaitGroup
+	if proc.Console != nil {
+		closers = append(closers, proc.Console)
+		if attached {
+			e.relayTerminal(proc.Console, c.Config.OpenStdin)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); log.pump("stdout", proc.Console, out) }()
+	} else {
+		wg.Add(2)
+		go func() { defer wg.Done(); log.pump("stdout", outR, out) }()
+		go func() { defer wg.Done(); log.pump("stderr", errR, errOut) }()
+	}
+	if err := e.rt.start(c.ID); err != nil {
+		e.rt.delete(c.ID, true)
+		return fail(err)
+	}
+	pidStart, _ := runtime.ProcessStartTime(proc.Pid)
+	e.updateState(c, func(s *State) {
+		s.Status, s.Pid, s.PidStart, s.Error, s.ExitCode = StatusRunning, proc.Pid, pidStart, "", 0
+		s.StartedAt, s.FinishedAt, s.OOMKilled = time.Now().UTC(), time.Time{}, false
+	})
+	reportReady(ready, proc.Pid, nil)
+
+	code, werr := proc.Wait()
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(2 * time.Second): // a descendant outside the pid namespace holds the pipe
+	}
+	oom := false
+	if cg, err := cgroups.New("/nook/"+c.ID, c.ID, e.log); err == nil {
+		if st, err := cg.Stats(); err == nil && st.OOMKills > 0 {
+			oom = true
+		}
+	}
+	if err := e.rt.delete(c.ID, true); err != nil {
+		e.log.Warn("deleting the runtime's container", "err", err)
+	}
+	e.updateState(c, func(s *State) {
+		s.Status, s.Pid, s.PidStart, s.ExitCode, s.OOMKilled = StatusExited, 0, 0, code, oom
+		s.FinishedAt = time.Now().UTC()
+		if werr != nil {
+			s.Error = werr.Error()
+		}
+	})
+	return code, true
+}
+
+// relayTerminal copies the client's terminal (our stdin) to the pty and
+// keeps the pty's size equal to the client's: the client signals us
+// SIGWINCH when its window changes.
+func (e *Engine) relayTerminal(master *os.File, stdin bool) {
+	resize := func() {
+		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, unix.SIGWINCH)
+	go func() {
+		for range winch {
+			resize()
+		}
+	}()
+	if stdin {
+		go io.Copy(master, os.Stdin)
+	}
+}
+
+// mountRootfs mounts the container's root filesystem at bundle/rootfs: an
+// overlay of the image's layers (or of --rootfs DIR) under the container's
+// upper dir; --rootfs-rw uses DIR itself.
+func (e *Engine) mountRootfs(c *Container) (string, error) {
+	dir := c.dir(e)
+	target := filepath.Join(dir, "bundle", "rootfs")
+	if c.Rootfs != "" && c.Host.RootfsRW {
+		return c.Rootfs, nil
+	}
+	if ok, _ := rootfs.Mounted(target); ok {
+		return target, nil
+	}
+	var lowers []string
+	if c.Rootfs != "" {
+		lowers = []string{c.Rootfs}
+	} else {
+		store, err := e.Images()
+		if err != nil {
+			return "", err
+		}
+		img, err := store.Get(c.ImageID)
+		if err != nil {
+			return "", fmt.Errorf("the container's image %s: %w", c.Image, err)
+		}
+		if lowers, err = store.LayerDirs(img); err != nil {
+			return "", err
+		}
+	}
+	err := rootfs.Mount(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), target, rootfs.Options{Log: e.log})
+	if err != nil {
+		return "", fmt.Errorf("mounting the root filesystem: %w", err)
+	}
+	return target, nil
+}
+
+func (e *Engine) unmountRootfs(c *Container) {
+	target := filepath.Join(c.dir(e), "bundle", "rootfs")
+	if err := rootfs.Unmount(target); err != nil {
+		e.log.Warn("unmounting the root filesystem", "err", err)
+	}
+}
+
+// readReady reads the monitor's report from the ready pipe.
+func readReady(r io.Reader) (pid int, err error) {
+	data, _ := io.ReadAll(r)
+	var word string
+	var n int
+	if _, serr := fmt.Sscan(string(data), &word, &n); serr == nil && word == "ok" {
+		return n, nil
+	}
+	var code int
+	var msg string
+	if k, _ := fmt.Sscanf(string(data), "%d", &code); k == 1 {
+		if _, rest, ok := cutSpace(string(data)); ok {
+			msg = rest
+		}
+		return 0, &runtime.ExitError{Code: code, Err: fmt.Errorf("%s", trimNL(msg))}
+	}
+	return 0, &runtime.ExitError{Code: 125, Err: fmt.Errorf("the container's monitor exited before starting it")}
+}
+
+func cutSpace(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func trimNL(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

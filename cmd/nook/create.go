@@ -9,15 +9,17 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nook-containers/nook/internal/engine"
+	"github.com/nook-containers/nook/internal/network"
 )
 
 // createFlags are Docker's container flags, shared by create and run.
 type createFlags struct {
-	name, workdir, user, hostname, entrypoint, network              string
+	name, workdir, user, hostname, entrypoint, ip                   string
 	memory, memorySwap, cpus, cpusetCpus, restart, rootfs, platform string
 	env, envFile, volumes, mounts, tmpfs, capAdd, capDrop, secOpts  []string
-	ulimits, logOpts, labels                                        []string
+	ulimits, logOpts, labels, networks, aliases, publish            []string
 	tty, interactive, rm, readOnly, privileged, init, rootfsRW      bool
+	publishAll                                                      bool
 	cpuShares, pidsLimit                                            int64
 	pull                                                            string
 }
@@ -56,7 +58,11 @@ func (f *createFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.labels, "label", "l", nil, "set a label KEY=VALUE")
 	fs.StringVar(&f.rootfs, "rootfs", "", "run on this directory instead of an image (not modified: an overlay on top)")
 	fs.BoolVar(&f.rootfsRW, "rootfs-rw", false, "with --rootfs: write to the directory itself")
-	fs.StringVar(&f.network, "network", "", "none, host or bridge")
+	fs.StringArrayVar(&f.networks, "network", nil, "bridge (default), none, host, or a network's name; repeat to join several")
+	fs.StringArrayVar(&f.aliases, "network-alias", nil, "another DNS name on user-defined networks")
+	fs.StringVar(&f.ip, "ip", "", "a fixed IPv4 address on the first network")
+	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges allowed")
+	fs.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish every port the image exposes on a random host port")
 	fs.StringVar(&f.platform, "platform", "", "pull this platform if the image is missing (linux/arm64)")
 	fs.StringVar(&f.pull, "pull", "missing", "missing or never")
 }
@@ -142,7 +148,25 @@ func (f *createFlags) options(g *globals, cmd *cobra.Command, args []string) (en
 		return o, err
 	}
 	h.AutoRemove, h.ReadonlyRootfs, h.Privileged, h.Init, h.RootfsRW = f.rm, f.readOnly, f.privileged, f.init, f.rootfsRW
-	h.CapAdd, h.CapDrop, h.SecurityOpt, h.NetworkMode = f.capAdd, f.capDrop, f.secOpts, f.network
+	h.CapAdd, h.CapDrop, h.SecurityOpt = f.capAdd, f.capDrop, f.secOpts
+	h.NetworkMode = "bridge"
+	if len(f.networks) > 0 {
+		if h.NetworkMode, err = engine.ParseNetworkMode(f.networks[0]); err != nil {
+			return o, err
+		}
+		h.ExtraNetworks = f.networks[1:]
+		if (h.NetworkMode == "host" || h.NetworkMode == "none") && len(h.ExtraNetworks) > 0 {
+			return o, fmt.Errorf("--network %s cannot be combined with other networks", h.NetworkMode)
+		}
+	}
+	h.Aliases, h.IP, h.PublishAll = f.aliases, f.ip, f.publishAll
+	for _, p := range f.publish {
+		ports, err := network.ParsePublish(p)
+		if err != nil {
+			return o, err
+		}
+		h.PortBindings = append(h.PortBindings, ports...)
+	}
 	h.Binds = f.volumes
 	switch f.pull {
 	case "missing":

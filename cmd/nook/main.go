@@ -133,7 +133,8 @@ func newRootCmd(g *globals) *cobra.Command {
 		psCmd(g), logsCmd(g), execCmd(g), inspectCmd(g), statsCmd(g), topCmd(g), waitCmd(g),
 		pauseCmd(g), unpauseCmd(g), cpCmd(g), containerCmd(g),
 		pullCmd(g), pushCmd(g), imagesCmd(g), rmiCmd(g), tagCmd(g), historyCmd(g), importCmd(g),
-		saveCmd(g), loadCmd(g), imageCmd(g), volumeCmd(g), versionCmd(), monitorCmd(g),
+		saveCmd(g), loadCmd(g), imageCmd(g), volumeCmd(g), networkCmd(g), portCmd(g), systemCmd(g),
+		versionCmd(), monitorCmd(g), dnsServerCmd(g),
 	)
 	return root
 }

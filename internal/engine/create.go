@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nook-containers/nook/internal/image"
+	"github.com/nook-containers/nook/internal/network"
 )
 
 // containerName is what Docker accepts as --name.
@@ -27,11 +30,6 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 	mounts, err := parseMounts(o.Volumes, o.Mounts, o.Tmpfs)
 	if err != nil {
 		return nil, err
-	}
-	switch o.Host.NetworkMode {
-	case "", "none", "host", "bridge", "default":
-	default:
-		return nil, fmt.Errorf("invalid --network %q: this nook supports none, host and bridge", o.Host.NetworkMode)
 	}
 	c := &Container{
 		ID:      randomID(),
@@ -61,6 +59,22 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 	c.Config.Env = append(c.Config.Env, o.Env...)
 	if len(c.Config.Entrypoint)+len(c.Config.Cmd) == 0 {
 		return nil, errors.New("no command specified")
+	}
+	if c.Host.PublishAll {
+		for p := range c.Config.ExposedPorts {
+			port, proto, _ := strings.Cut(p, "/")
+			n, err := strconv.ParseUint(port, 10, 16)
+			if err != nil {
+				continue
+			}
+			if proto == "" {
+				proto = "tcp"
+			}
+			c.Host.PortBindings = append(c.Host.PortBindings, network.PortMapping{ContainerPort: uint16(n), Protocol: proto})
+		}
+	}
+	if err := e.checkNetworks(c); err != nil {
+		return nil, err
 	}
 	all := append(append([]string{}, c.Config.Entrypoint...), c.Config.Cmd...)
 	c.Path, c.Args = all[0], all[1:]
@@ -134,6 +148,7 @@ func (e *Engine) fillFromImage(c *Container, o CreateOptions) error {
 		if c.Config.Labels == nil && len(cfg.Labels) > 0 {
 			c.Config.Labels = cfg.Labels
 		}
+		c.Config.ExposedPorts = cfg.ExposedPorts
 	}
 	c.Config.Image = c.Image
 	c.Config.Env = cfgEnv

@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/image"
+	"github.com/nook-containers/nook/internal/network"
+	"github.com/nook-containers/nook/internal/runtime/cgroups"
 )
 
 // Errors callers branch on. Messages read well after "nook: ".
@@ -41,6 +43,7 @@ type Engine struct {
 	rt      ociRuntime
 	runtime string // Options.Runtime
 	images  *image.Store
+	net     *network.Manager
 }
 
 // Open prepares the root (creating it) and the image store.
@@ -118,4 +121,38 @@ func flock(path string, how int) (func(), error) {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// Reset removes everything: every container (killed), nook's networks and
+// their rules, images and volumes, and the root itself.
+func (e *Engine) Reset() error {
+	all, err := e.List()
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		if err := e.Remove(c, true); err != nil {
+			return err
+		}
+	}
+	if m, err := e.Network(); err == nil {
+		if err := m.Reset(); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(e.root)
+}
+
+// Info describes the host as nook sees it.
+func (e *Engine) Info() []string {
+	rt := "nook (built in)"
+	if e.runtime != "" {
+		rt = e.runtime
+	}
+	return []string{
+		"Root: " + e.root,
+		"Runtime: " + rt,
+		"Cgroups: " + cgroups.DetectMode().String(),
+		"Storage: overlay (copy when overlayfs is unavailable)",
+	}
 }

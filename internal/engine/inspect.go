@@ -126,8 +126,9 @@ func (e *Engine) Inspect(c *Container) *Inspect {
 	if s.MonitorLost && in.State.Running {
 		in.State.Error = "the container's monitor exited unexpectedly; its exit will not be recorded"
 	}
-	if c.Host.NetworkMode != "host" && s.Pid != 0 {
+	if c.Host.NetworkMode == "none" && s.Pid != 0 {
 		in.NetworkSettings.SandboxKey = filepath.Join("/proc", itoa(s.Pid), "ns", "net")
 	}
+	e.networkSettings(c, &in.NetworkSettings)
 	return in
 }

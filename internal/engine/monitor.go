@@ -32,6 +32,9 @@ const readyFD = 3
 // Preconditions: the process runs in its own session; fd 3 is the ready
 // pipe; when attached, fds 0-2 are the client's.
 func (e *Engine) Monitor(id string, attached bool) int {
+	// Not inherited by what the monitor starts (the container, a DNS
+	// server): the starter waits for EOF on it.
+	unix.CloseOnExec(readyFD)
 	ready := os.NewFile(readyFD, "ready")
 	// The init may be our grandchild (nsenter forks into its pid
 	// namespace; external runtimes fork and exit): be the reaper.
@@ -141,9 +144,19 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 	if err != nil {
 		return fail(err)
 	}
+	netns, err := e.setupNetwork(c)
+	if err != nil {
+		return fail(err)
+	}
+	defer e.teardownNetwork(c)
 	spec, err := e.buildSpec(c, root)
 	if err != nil {
 		return fail(err)
+	}
+	for i := range spec.Linux.Namespaces {
+		if spec.Linux.Namespaces[i].Type == "network" {
+			spec.Linux.Namespaces[i].Path = netns
+		}
 	}
 	if err := writeJSON(filepath.Join(bundle, "config.json"), spec); err != nil {
 		return fail(err)

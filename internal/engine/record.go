@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nook-containers/nook/internal/network"
 )
 
 // Container is the engine's record of one container: what was asked for
@@ -73,6 +75,13 @@ type HostConfig struct {
 	CpusetCpus     string            `json:"CpusetCpus"`
 	PidsLimit      int64             `json:"PidsLimit"`
 	Ulimits        []Ulimit          `json:"Ulimits"`
+	// Networking beyond NetworkMode (the first network): more networks
+	// to join, DNS aliases, a fixed address, published ports.
+	ExtraNetworks []string              `json:"ExtraNetworks,omitempty"`
+	Aliases       []string              `json:"Aliases,omitempty"`
+	IP            string                `json:"IPAddress,omitempty"`
+	PortBindings  []network.PortMapping `json:"PublishedPorts,omitempty"`
+	PublishAll    bool                  `json:"PublishAllPorts"`
 }
 
 // RestartPolicy is --restart: Name is "no", "on-failure", "always" or

@@ -107,6 +107,7 @@ func (e *Engine) waitExit(c *Container, timeout time.Duration) bool {
 // container, unmount, record the exit.
 func (e *Engine) finishOrphan(c *Container) {
 	e.rt.delete(c.ID, true)
+	e.teardownNetwork(c)
 	e.unmountRootfs(c)
 	e.updateState(c, func(s *State) {
 		if isUp(s) {
@@ -221,6 +222,7 @@ func (e *Engine) remove(c *Container) error {
 		return nil
 	}
 	e.rt.delete(c.ID, true)
+	e.teardownNetwork(c)
 	target := filepath.Join(dir, "bundle", "rootfs")
 	if err := rootfs.Unmount(target); err != nil {
 		return fmt.Errorf("removing container %s: %w", c.Name, err)

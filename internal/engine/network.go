@@ -15,18 +15,29 @@ import (
 // `nook dns-server NETWORK` (internal/network starts and stops it).
 const DNSServerArg = "dns-server"
 
+// NetworkRoot is where the network state lives. It is one per host, not
+// per --root: bridges, nftables rules and addresses are the kernel's, so
+// every engine root on the host must share them (as Podman's rootful
+// networks are shared). Under /run, it goes with the kernel objects at
+// reboot.
+var NetworkRoot = "/run/nook/network"
+
 // Network returns the network manager, opened on first use.
 func (e *Engine) Network() (*network.Manager, error) {
 	if e.net != nil {
 		return e.net, nil
 	}
-	m, err := network.Open(filepath.Join(e.root, "network"), e.log)
+	root := NetworkRoot
+	if v := os.Getenv("NOOK_NETWORK_ROOT"); v != "" {
+		root = v
+	}
+	m, err := network.Open(root, e.log)
 	if err != nil {
 		return nil, err
 	}
-	root := e.root
+	engineRoot := e.root
 	m.DNSCommand = func(n string) *exec.Cmd {
-		return exec.Command(e.exe, "--root", root, DNSServerArg, n)
+		return exec.Command(e.exe, "--root", engineRoot, DNSServerArg, n)
 	}
 	e.net = m
 	return m, nil
@@ -177,7 +188,7 @@ func (e *Engine) networkSettings(c *Container, ns *NetworkSettings) {
 			ns.Ports[key] = append(ns.Ports[key], PortBinding{HostIP: hostIPOr(p.HostIP), HostPort: strconv.Itoa(int(p.HostPort))})
 		}
 	}
-	ns.SandboxKey = filepath.Join(e.root, "network", "netns", c.ID)
+	ns.SandboxKey = m.NetnsPath(c.ID)
 }
 
 func hostIPOr(ip string) string {
@@ -235,6 +246,9 @@ func (e *Engine) RecoverNetworks() error {
 		return err
 	}
 	return m.Recover(func(id string) bool {
+		if _, err := os.Stat(e.containerDir(id)); err != nil {
+			return true // another root's container (networks are per host)
+		}
 		c, err := e.load(id)
 		return err == nil && isUp(&c.State)
 	})

@@ -72,6 +72,13 @@ func (m *Manager) create(name string, o CreateOptions) (*Network, error) {
 		}
 		taken = append(taken, s.Subnet)
 	}
+	bridge := m.chooseBridge(name, all)
+	// A bridge of that name with no state is a leftover (state lost, or a
+	// crash between making it and saving): its route would make the
+	// subnet look taken. It is nook's (our prefix), so remove it.
+	if err := m.deleteLink(bridge); err != nil {
+		return nil, err
+	}
 	routes, err := hostRoutes()
 	if err != nil {
 		return nil, err
@@ -92,7 +99,7 @@ func (m *Manager) create(name string, o CreateOptions) (*Network, error) {
 		}
 		s.Gateway = gw
 	}
-	s.Bridge = m.chooseBridge(name, all)
+	s.Bridge = bridge
 	id := make([]byte, 32)
 	rand.Read(id)
 	s.ID = hex.EncodeToString(id)

@@ -17,7 +17,7 @@ case "$repo/" in
 	stage=$(mktemp -d "$share/stage.XXXXXX")
 	trap 'rm -rf "$stage"' EXIT
 	cp -a bin "$stage/bin"
-	while read -r _ dir; do mkdir -p "$stage/$dir"; done <bin/vmtests.list
+	while read -r _ dir _; do mkdir -p "$stage/$dir"; done <bin/vmtests.list
 	repo=$stage
 	echo "test-v2: $PWD is not visible in the VM; staged the test binaries in $stage" >&2
 	;;

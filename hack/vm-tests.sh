@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-tests.sh REPO — runs inside the cgroup v2 VM (see `make test-v2`): every compiled test
-# binary listed in REPO/bin/vmtests.list ("binary package-dir" lines), each from its package
+# binary listed in REPO/bin/vmtests.list ("binary package-dir [run-regexp]" lines), each from its package
 # directory as `go test` would, with NOOK_RUNTIME and NOOK_PROBE set. Exits 1 if any fails.
 # Env: VM_TEST_TIMEOUT (per binary, default 20m; the VM is ~10x slower than the host).
 set -uo pipefail
@@ -10,10 +10,10 @@ export NOOK=$repo/bin/nook NOOK_RUNTIME=$repo/bin/nook-runtime NOOK_PROBE=$repo/
 [ -s bin/vmtests.list ] || { echo "vm-tests: no bin/vmtests.list; run make test-v2" >&2; exit 1; }
 echo "vm-tests: kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 failed=()
-while read -r bin dir; do
-	echo "=== $bin ($dir)"
+while read -r bin dir run; do
+	echo "=== $bin ($dir)${run:+ -test.run $run}"
 	t0=$(date +%s)
-	if (cd "$repo/$dir" && "$repo/$bin" -test.v -test.count=1 -test.timeout="${VM_TEST_TIMEOUT:-20m}") </dev/null; then
+	if (cd "$repo/$dir" && "$repo/$bin" -test.v -test.count=1 -test.timeout="${VM_TEST_TIMEOUT:-20m}" ${run:+-test.run "$run"}) </dev/null; then
 		echo "--- ok   $bin ($(($(date +%s) - t0)) s)"
 	else
 		echo "--- FAIL $bin ($(($(date +%s) - t0)) s)"

@@ -58,6 +58,14 @@ func imagesCmd(g *globals) *cobra.Command {
 					CreatedAt: img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"), Size: bytesSI(uint64(img.Size))}
 				if len(img.RepoTags) == 0 {
 					base.Repository, base.Tag = "<none>", "<none>"
+					// Pulled by digest only: the repository is known, the tag is not.
+					if len(img.RepoDigests) > 0 {
+						name, _, _ := strings.Cut(img.RepoDigests[0], "@")
+						if ref, err := image.ParseReference(name); err == nil {
+							fam := ref.Familiar()
+							base.Repository = strings.TrimSuffix(fam, ":"+ref.Tag)
+						}
+					}
 					rows = append(rows, base)
 				}
 				for _, t := range img.RepoTags {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,7 +68,9 @@ func printInspect(format string, items []any) error {
 	for _, it := range items {
 		data, _ := json.Marshal(it)
 		var m any
-		json.Unmarshal(data, &m)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber() // 67108864, not 6.7108864e+07
+		dec.Decode(&m)
 		generic = append(generic, m)
 	}
 	return printTemplate(format, generic)

@@ -122,7 +122,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	}
 	root.SetVersionTemplate(fmt.Sprintf("nook version %s\ncommit: %s\n", version, commit))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())
+		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	f := root.PersistentFlags()
 	f.StringVar(&g.root, "root", envOr("NOOK_ROOT", "/var/lib/nook"), "where images, containers and volumes live")

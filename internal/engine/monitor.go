@@ -158,6 +158,12 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 			spec.Linux.Namespaces[i].Path = netns
 		}
 	}
+	if e.runtime != "" {
+		// Older runtimes refuse versions they do not know (crun 1.8:
+		// "unknown version specified" for 1.2); what nook writes is
+		// valid 1.0.2 apart from optional newer fields they ignore.
+		spec.Version = "1.0.2-dev"
+	}
 	if err := writeJSON(filepath.Join(bundle, "config.json"), spec); err != nil {
 		return fail(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -128,7 +129,7 @@ func defaultMounts(h *HostConfig) []specs.Mount {
 // applied ("ALL" in either), or every capability when privileged.
 func capabilities(h *HostConfig) []string {
 	if h.Privileged {
-		return caps.All()
+		return boundingSet()
 	}
 	set := caps.DefaultNames()
 	norm := func(c string) string {
@@ -147,7 +148,7 @@ func capabilities(h *HostConfig) []string {
 	}
 	for _, a := range h.CapAdd {
 		if a = norm(a); a == "ALL" {
-			set = caps.All()
+			set = boundingSet()
 		} else if !slices.Contains(set, a) {
 			set = append(set, a)
 		}
@@ -288,4 +289,25 @@ func cwdOr(dir string) string {
 		return "/"
 	}
 	return filepath.Clean("/" + dir)
+}
+
+// boundingSet is every capability nook itself may grant: "ALL" and
+// --privileged mean these, as in Podman. A host (or an outer container)
+// whose bounding set lacks some (CAP_SYS_RESOURCE in a sandbox) cannot give
+// them, and asking would fail the start.
+func boundingSet() []string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return caps.All()
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				break
+			}
+			return caps.Names(mask)
+		}
+	}
+	return caps.All()
 }

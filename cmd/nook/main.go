@@ -43,6 +43,7 @@ type globals struct {
 	root     string
 	logLevel string
 	runtime  string
+	insecure []string // --insecure-registry
 	log      *slog.Logger
 	eng      *engine.Engine
 }
@@ -52,7 +53,7 @@ func (g *globals) engine() (*engine.Engine, error) {
 	if g.eng != nil {
 		return g.eng, nil
 	}
-	e, err := engine.Open(engine.Options{Root: g.root, Runtime: g.runtime, Log: g.log})
+	e, err := engine.Open(engine.Options{Root: g.root, Runtime: g.runtime, Log: g.log, LogLevel: g.logLevel})
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +129,8 @@ func newRootCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.root, "root", envOr("NOOK_ROOT", "/var/lib/nook"), "where images, containers and volumes live")
 	f.StringVar(&g.logLevel, "log-level", "warn", "debug, info, warn or error")
 	f.StringVar(&g.runtime, "runtime", "", "an OCI runtime binary (runc, crun) to use instead of nook's own")
+	f.StringArrayVar(&g.insecure, "insecure-registry", splitEnv("NOOK_INSECURE_REGISTRIES"),
+		"HOST[:PORT] to reach over plain http or without checking its certificate (loopback always is)")
 	root.AddCommand(
 		runCmd(g), createCmd(g), startCmd(g), stopCmd(g), killCmd(g), restartCmd(g), rmCmd(g),
 		psCmd(g), logsCmd(g), execCmd(g), inspectCmd(g), statsCmd(g), topCmd(g), waitCmd(g),
@@ -137,6 +140,14 @@ func newRootCmd(g *globals) *cobra.Command {
 		versionCmd(), monitorCmd(g), dnsServerCmd(g),
 	)
 	return root
+}
+
+// splitEnv reads a comma-separated list from the environment.
+func splitEnv(k string) []string {
+	if v := os.Getenv(k); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 func envOr(k, def string) string {

@@ -31,7 +31,7 @@ func pullImage(g *globals, ref string, o pullOpts) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, unix.SIGTERM)
 	defer cancel()
-	po := image.PullOptions{Platform: o.platform, TLSVerify: o.tls}
+	po := image.PullOptions{Platform: o.platform, TLSVerify: o.tls, InsecureRegistries: g.insecure}
 	if !o.quiet {
 		po.Progress, po.Terminal = os.Stderr, term.IsTerminal(int(os.Stderr.Fd()))
 	}
@@ -87,7 +87,7 @@ func pushCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			po := image.PushOptions{Progress: os.Stderr}
+			po := image.PushOptions{Progress: os.Stderr, InsecureRegistries: g.insecure}
 			if cmd.Flags().Changed("tls-verify") {
 				po.TLSVerify = &tlsVerify
 			}

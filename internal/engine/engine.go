@@ -30,6 +30,9 @@ type Options struct {
 	// nook-runtime) used instead of nook's built-in runtime core.
 	Runtime string
 	Log     *slog.Logger
+	// LogLevel is passed on to the monitors (their log is the
+	// container's monitor.log, or the attached client's stderr).
+	LogLevel string
 	// Exe is the nook binary to re-execute as a container's monitor
 	// (default /proc/self/exe resolved at Open).
 	Exe string
@@ -42,6 +45,7 @@ type Engine struct {
 	log     *slog.Logger
 	rt      ociRuntime
 	runtime string // Options.Runtime
+	level   string // Options.LogLevel
 	images  *image.Store
 	net     *network.Manager
 }
@@ -69,7 +73,7 @@ func Open(o Options) (*Engine, error) {
 			return nil, fmt.Errorf("finding the nook binary: %w", err)
 		}
 	}
-	e := &Engine{root: root, exe: exe, log: o.Log, runtime: o.Runtime}
+	e := &Engine{root: root, exe: exe, log: o.Log, runtime: o.Runtime, level: o.LogLevel}
 	if o.Runtime != "" {
 		e.rt = &externalRuntime{bin: o.Runtime, root: filepath.Join(root, "runtime", filepath.Base(o.Runtime)), log: o.Log}
 	} else {

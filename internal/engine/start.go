@@ -43,6 +43,9 @@ func (e *Engine) Start(c *Container, attached bool) (int, error) {
 	if e.runtime != "" {
 		args = append(args, "--runtime", e.runtime)
 	}
+	if e.level != "" {
+		args = append(args, "--log-level", e.level)
+	}
 	args = append(args, MonitorArg)
 	if attached {
 		args = append(args, "--attached")

@@ -70,7 +70,9 @@ func inRoot(root int, rel string, flags int) (int, error) {
 			continue
 		}
 		if err != nil {
-			return -1, &os.PathError{Op: "openat2", Path: rel, Err: err}
+			// Symlinks resolve inside the layer: one pointing at a host
+			// path leads to that path in the layer, usually missing.
+			return -1, &os.PathError{Op: "resolving inside the layer", Path: rel, Err: err}
 		}
 		return fd, nil
 	}

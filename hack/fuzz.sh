@@ -3,6 +3,8 @@
 # untrusted input (config.json, /proc files, mount options, sizes) and the mount-destination
 # resolution that keeps mounts inside the rootfs. A crasher is written to the package's
 # testdata/fuzz/ by the go tool: commit it, it becomes a regression test. Called by `make fuzz`.
+# -fuzzminimizetime 1x: minimizing a slow input (an image archive) can outlast the short run,
+# which the go tool then reports as a failure ("context deadline exceeded").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${FUZZTIME:-5s}
@@ -10,7 +12,7 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
 	pkg=./$(dirname "${file#./}")
 	for fn in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
 		echo "fuzz: $pkg $fn ($t)"
-		go test -run '^$' -fuzz "^$fn\$" -fuzztime "$t" "$pkg" >/tmp/nook-fuzz.$$ 2>&1 || { cat /tmp/nook-fuzz.$$; rm -f /tmp/nook-fuzz.$$; exit 1; }
+		go test -run '^$' -fuzz "^$fn\$" -fuzztime "$t" -fuzzminimizetime 1x "$pkg" >/tmp/nook-fuzz.$$ 2>&1 || { cat /tmp/nook-fuzz.$$; rm -f /tmp/nook-fuzz.$$; exit 1; }
 		tail -1 /tmp/nook-fuzz.$$
 	done
 done

@@ -221,12 +221,12 @@ func (e *Engine) refresh(c *Container) {
 	if s.Pid != 0 && processAlive(s.Pid, s.PidStart) {
 		return // still running, unmonitored: ps says so
 	}
-	s.Status = StatusExited
-	s.Pid = 0
+	// Both gone: do the monitor's last duties now (network, mounts, the
+	// runtime's state), as the next command after a crash should.
+	e.finishOrphan(c)
 	if s.Error == "" {
 		s.Error = "monitor exited unexpectedly; exit code unknown"
 	}
-	s.ExitCode = -1
 }
 
 // saveState writes c.State. Callers hold c's lock (lockContainer).

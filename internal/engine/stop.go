@@ -111,8 +111,10 @@ func (e *Engine) finishOrphan(c *Container) {
 	e.unmountRootfs(c)
 	e.updateState(c, func(s *State) {
 		if isUp(s) {
-			s.Status, s.Pid, s.ExitCode = StatusExited, 0, 137
+			s.Status, s.Pid, s.ExitCode = StatusExited, 0, 255
 			s.FinishedAt = time.Now().UTC()
+			s.MonitorPid, s.MonitorStart, s.MonitorLost = 0, 0, true
+			s.Error = "monitor exited unexpectedly; exit code unknown"
 		}
 	})
 }

@@ -230,7 +230,8 @@ func imageInspect(g *globals, ref string) (any, error) {
 		"Id": img.ID, "RepoTags": nonNil(img.RepoTags), "RepoDigests": nonNil(img.RepoDigests),
 		"Created": img.Created, "Size": img.Size, "Architecture": img.Config.Architecture,
 		"Variant": img.Config.Variant, "Os": img.Config.OS, "Config": img.Config.Config,
-		"RootFS": img.Config.RootFS, "Author": img.Config.Author,
+		"RootFS": map[string]any{"Type": img.Config.RootFS.Type, "Layers": img.Config.RootFS.DiffIDs},
+		"Author": img.Config.Author, "History": img.Config.History,
 	}, nil
 }
 

@@ -13,6 +13,8 @@
 //   - PushIndex: an OCI index for linux/amd64 and linux/arm64.
 //   - PushMalicious: layers that try to write outside the extraction
 //     directory; the returned Trap tells whether one got out.
+//   - PushRootfs: a rootfs tarball (hack/debian-rootfs.sh's Debian with
+//     python3) as layer 1, extra files as layer 2.
 //
 // Nothing here needs root; the engine tests in test/engine use it.
 package registry

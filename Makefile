@@ -33,7 +33,7 @@ VM_MEM ?= 4G
 VM_TEST_TIMEOUT ?= 20m
 
 .DEFAULT_GOAL := build
-.PHONY: build test vet fuzz test-root test-engine test-security test-interop test-v2 ci demo clean help
+.PHONY: build test vet fuzz test-root test-engine test-network test-security test-interop test-v2 ci demo clean help
 
 help:
 	@echo 'build      bin/nook-runtime and the static bin/probe (default)'
@@ -42,6 +42,7 @@ help:
 	@echo 'fuzz       every fuzz target for FUZZTIME (5s) each'
 	@echo 'test-root  as root, on this host: integration tests and root-only unit tests'
 	@echo 'test-engine  as root: the nook engine (bin/nook) against a loopback registry'
+	@echo 'test-network  as root: bridges, published ports, DNS, the article topology (bin/nook)'
 	@echo 'test-security  as root: escape-and-abuse attacks from inside default-config containers'
 	@echo 'test-interop  as root: Podman and containerd (ctr) driving nook-runtime'
 	@echo 'test-v2    as root: the same compiled tests in a pure cgroup v2 VM (test/vmlane)'
@@ -73,6 +74,10 @@ test-root: build
 test-engine: build
 	NOOK=$(BIN)/nook NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/engine/
 
+# Networking through bin/nook: traffic only to loopback, containers and namespaces the tests make.
+test-network: build
+	NOOK=$(BIN)/nook NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/network/
+
 # Escape-and-abuse attacks from inside default-config containers, on this host.
 test-security: build
 	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) NOOK_ESCAPE=$(BIN)/escape $(GO) test -count=1 -timeout 10m -v ./test/security/
@@ -103,6 +108,7 @@ ci:
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-root
 	$(MAKE) --no-print-directory test-engine
+	$(MAKE) --no-print-directory test-network
 	$(MAKE) --no-print-directory test-security
 	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory test-v2

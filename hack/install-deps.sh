@@ -19,7 +19,7 @@ set -euo pipefail
 case "${1:-all}" in
 all)
 	pkgs=(busybox-static qemu-system-x86 linux-image-amd64 runc crun hyperfine uidmap iproute2
-		procps make xz-utils cpio gcc libc6-dev containerd podman libseccomp-dev docker-registry nftables)
+		procps make xz-utils cpio gcc libc6-dev containerd podman libseccomp-dev docker-registry nftables debootstrap)
 	;;
 demo) pkgs=(busybox-static make gcc libc6-dev libseccomp-dev) ;;
 -h | --help)

@@ -22,7 +22,7 @@ var busyboxPath = "/bin/busybox"
 // busybox the first time: one layer with /bin/busybox and a symlink per applet, /etc/passwd and
 // /etc/group with root and nobody, /tmp, /root and mount points /proc, /sys, /dev.
 func (s *Store) EnsureDefault() (*Image, error) {
-	if img, err := s.Get(DefaultImage); err == nil {
+	if img, err := s.get(DefaultImage); err == nil {
 		return img, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err

@@ -2,6 +2,7 @@ package image
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -15,6 +16,15 @@ var shortIDRe = regexp.MustCompile(`^(?:sha256:)?[a-f0-9]{4,64}$`)
 // Get finds an image by reference ("alpine", "alpine:3", "host:5000/n:t", "name@sha256:..."), by ID
 // or by an unambiguous ID prefix of at least 4 hex digits, with or without "sha256:".
 func (s *Store) Get(ref string) (*Image, error) {
+	img, err := s.get(ref)
+	if errors.Is(err, ErrNotFound) && isDefault(ref) {
+		return s.EnsureDefault() // the built-in image is made on first use
+	}
+	return img, err
+}
+
+// get is Get without making the built-in image.
+func (s *Store) get(ref string) (*Image, error) {
 	var img *Image
 	err := s.view(func(st *state) error {
 		rec, err := st.resolve(ref)
@@ -25,6 +35,12 @@ func (s *Store) Get(ref string) (*Image, error) {
 		return err
 	})
 	return img, err
+}
+
+// isDefault reports whether ref names the built-in image.
+func isDefault(ref string) bool {
+	r, err := ParseReference(ref)
+	return err == nil && r.String() == DefaultImage
 }
 
 // List returns all images, newest first.

@@ -35,6 +35,9 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 	if err != nil {
 		return nil, err
 	}
+	if r.String() == DefaultImage {
+		return s.EnsureDefault() // built here, never fetched
+	}
 	plat, err := wantPlatform(o.Platform)
 	if err != nil {
 		return nil, err

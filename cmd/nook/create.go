@@ -58,7 +58,7 @@ func (f *createFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.labels, "label", "l", nil, "set a label KEY=VALUE")
 	fs.StringVar(&f.rootfs, "rootfs", "", "run on this directory instead of an image (not modified: an overlay on top)")
 	fs.BoolVar(&f.rootfsRW, "rootfs-rw", false, "with --rootfs: write to the directory itself")
-	fs.StringArrayVar(&f.networks, "network", nil, "bridge (default), none, host, or a network's name; repeat to join several")
+	fs.StringArrayVar(&f.networks, "network", nil, "bridge (default), none, host, container:NAME, or a network's name; repeat to join several")
 	fs.StringArrayVar(&f.aliases, "network-alias", nil, "another DNS name on user-defined networks")
 	fs.StringVar(&f.ip, "ip", "", "a fixed IPv4 address on the first network")
 	fs.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port: [HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ranges allowed")

@@ -73,6 +73,9 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 			c.Host.PortBindings = append(c.Host.PortBindings, network.PortMapping{ContainerPort: uint16(n), Protocol: proto})
 		}
 	}
+	if err := e.resolveNetworkMode(&c.Host); err != nil {
+		return nil, err
+	}
 	if err := e.checkNetworks(c); err != nil {
 		return nil, err
 	}

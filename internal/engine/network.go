@@ -47,7 +47,17 @@ func (e *Engine) Network() (*network.Manager, error) {
 // user-defined ones), rather than none (a namespace with only lo) or the
 // host's.
 func usesNetns(h *HostConfig) bool {
-	return h.NetworkMode != "none" && h.NetworkMode != "host"
+	return h.NetworkMode != "none" && h.NetworkMode != "host" && !strings.HasPrefix(h.NetworkMode, "container:")
+}
+
+// sharedWith returns the ID of the container whose network namespace c
+// joins (--network container:NAME), or "".
+func sharedWith(h *HostConfig) string {
+	id, _ := strings.CutPrefix(h.NetworkMode, "container:")
+	if id == h.NetworkMode {
+		return ""
+	}
+	return id
 }
 
 // networks are the networks the container joins at start.
@@ -61,6 +71,12 @@ func (c *Container) networks() []string {
 // checkNetworks validates --network, -p and --ip at create time.
 func (e *Engine) checkNetworks(c *Container) error {
 	h := &c.Host
+	if id := sharedWith(h); id != "" {
+		if len(h.PortBindings) > 0 || len(h.ExtraNetworks) > 0 || h.IP != "" {
+			return fmt.Errorf("--network container:... shares that container's network: -p, --ip and more networks belong to it")
+		}
+		return nil
+	}
 	if !usesNetns(h) {
 		if len(h.PortBindings) > 0 && h.NetworkMode == "host" {
 			return fmt.Errorf("-p has no effect with --network host: the container uses the host's ports")
@@ -95,6 +111,9 @@ func (e *Engine) checkNetworks(c *Container) error {
 func (e *Engine) setupNetwork(c *Container) (string, error) {
 	if c.Host.NetworkMode == "host" {
 		return "", e.writeEtcFiles(c)
+	}
+	if id := sharedWith(&c.Host); id != "" {
+		return e.joinNetwork(c, id)
 	}
 	m, err := e.Network()
 	if err != nil {
@@ -148,8 +167,8 @@ func (e *Engine) setupNetwork(c *Container) (string, error) {
 // teardownNetwork detaches the container from every network and removes
 // its namespace. Idempotent.
 func (e *Engine) teardownNetwork(c *Container) {
-	if c.Host.NetworkMode == "host" {
-		return
+	if c.Host.NetworkMode == "host" || sharedWith(&c.Host) != "" {
+		return // the host's, or another container's
 	}
 	m, err := e.Network()
 	if err != nil {
@@ -254,10 +273,55 @@ func (e *Engine) RecoverNetworks() error {
 	})
 }
 
-// ParseNetworkMode splits --network: "container:X" is not supported yet.
+// joinNetwork is --network container:ID: the other container's namespace
+// (it must be running), its /etc/hosts and /etc/resolv.conf.
+func (e *Engine) joinNetwork(c *Container, id string) (string, error) {
+	other, err := e.load(id)
+	if err != nil {
+		return "", fmt.Errorf("--network container: %w", err)
+	}
+	if !isUp(&other.State) || other.State.Pid == 0 {
+		return "", fmt.Errorf("--network container:%s: %w", other.Name, ErrNotRunning)
+	}
+	if other.Host.NetworkMode == "host" {
+		return "", fmt.Errorf("--network container:%s: it uses the host's network; use --network host", other.Name)
+	}
+	ns := filepath.Join("/proc", itoa(other.State.Pid), "ns", "net")
+	if m, err := e.Network(); err == nil && sharedWith(&other.Host) == "" {
+		if _, err := os.Stat(m.NetnsPath(other.ID)); err == nil {
+			ns = m.NetnsPath(other.ID)
+		}
+	}
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		data, err := os.ReadFile(filepath.Join(other.dir(e), f))
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(c.dir(e), f), data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	return ns, os.WriteFile(filepath.Join(c.dir(e), "hostname"), []byte(c.Config.Hostname+"\n"), 0o644)
+}
+
+// resolveNetworkMode turns --network container:NAME into container:ID.
+func (e *Engine) resolveNetworkMode(h *HostConfig) error {
+	ref, ok := strings.CutPrefix(h.NetworkMode, "container:")
+	if !ok {
+		return nil
+	}
+	other, err := e.Get(ref)
+	if err != nil {
+		return fmt.Errorf("--network %s: %w", h.NetworkMode, err)
+	}
+	h.NetworkMode = "container:" + other.ID
+	return nil
+}
+
+// ParseNetworkMode checks --network's first value.
 func ParseNetworkMode(s string) (string, error) {
-	if strings.HasPrefix(s, "container:") {
-		return "", fmt.Errorf("--network %s: sharing another container's network is not supported yet", s)
+	if s == "" || s == "container:" {
+		return "", fmt.Errorf("invalid --network %q", s)
 	}
 	return s, nil
 }

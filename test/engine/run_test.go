@@ -192,4 +192,12 @@ func TestNetworkModes(t *testing.T) {
 	if got := e.must("run", "--rm", "--network", "host", builtin, "readlink", "/proc/self/ns/net"); got != host {
 		t.Errorf("--network host: net namespace %q, host's %q", got, host)
 	}
+
+	// --network container:NAME joins that container's namespace.
+	e.must("run", "-d", "--name", "netbase", builtin, "sleep", "1000")
+	base := e.must("exec", "netbase", "readlink", "/proc/self/ns/net")
+	if got := e.must("run", "--rm", "--network", "container:netbase", builtin, "readlink", "/proc/self/ns/net"); got != base {
+		t.Errorf("--network container:netbase: net namespace %q, netbase's %q", got, base)
+	}
+	e.must("rm", "-f", "netbase")
 }

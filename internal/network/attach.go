@@ -147,6 +147,9 @@ func (m *Manager) attach(req AttachRequest) (*Attachment, error) {
 		return nil, err
 	}
 	undo.release()
+	if err := m.syncRelatedDNS(mb.ContainerID, s); err != nil {
+		m.log.Warn("updating the dns records of the container's other networks", "err", err)
+	}
 	a := s.attachment(mb)
 	return &a, nil
 }
@@ -187,7 +190,10 @@ func (m *Manager) detach(s *netState, containerID string) error {
 	if err := m.save(s); err != nil {
 		return err
 	}
-	return m.syncDNS(s)
+	if err := m.syncDNS(s); err != nil {
+		return err
+	}
+	return m.syncRelatedDNS(containerID, s)
 }
 
 // DetachAll detaches a container from every network it is on.

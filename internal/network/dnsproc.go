@@ -49,7 +49,16 @@ func (m *Manager) syncDNS(s *netState) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	if err := dns.WriteRecords(records, dnsRecords(s)); err != nil {
+	all, err := m.loadAll()
+	if err != nil {
+		return err
+	}
+	for i, o := range all {
+		if o.Name == s.Name {
+			all[i] = s // the caller's copy may be newer than the saved one
+		}
+	}
+	if err := dns.WriteRecords(records, dnsRecords(s, all)); err != nil {
 		return err
 	}
 	if m.dnsRunning(s.Name) {
@@ -60,17 +69,59 @@ func (m *Manager) syncDNS(s *netState) error {
 
 // dnsRecords lists the names of a network's members: container name,
 // aliases and, as in Docker, the 12-character short ID.
-func dnsRecords(s *netState) []dns.Record {
-	var out []dns.Record
-	for _, mb := range s.Members {
-		r := dns.Record{Name: mb.Name, Aliases: append([]string(nil), mb.Aliases...), IPs: []netip.Addr{mb.IP}}
-		if len(mb.ContainerID) >= 12 {
-			r.Aliases = append(r.Aliases, mb.ContainerID[:12])
+//
+// A member on other networks too asks this server for names there as well
+// (its resolv.conf names the first network's server only): the records
+// also hold the members of every network that shares a member with s, each
+// tagged with its network, and Clients says which networks each member of
+// s is on, so that it is answered from those alone.
+func dnsRecords(s *netState, all []*netState) dns.Records {
+	recs := dns.Records{Clients: map[string][]string{}}
+	related := map[string]bool{s.Name: true}
+	for id, mb := range s.Members {
+		var nets []string
+		for _, o := range all {
+			if _, ok := o.Members[id]; ok && o.HasDNS() {
+				nets = append(nets, o.Name)
+				related[o.Name] = true
+			}
 		}
-		out = append(out, r)
+		sort.Strings(nets)
+		recs.Clients[mb.IP.String()] = nets
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].IPs[0].Less(out[j].IPs[0]) })
-	return out
+	for _, o := range all {
+		if !related[o.Name] {
+			continue
+		}
+		for _, mb := range o.Members {
+			r := dns.Record{Name: mb.Name, Aliases: append([]string(nil), mb.Aliases...), IPs: []netip.Addr{mb.IP}, Network: o.Name}
+			if len(mb.ContainerID) >= 12 {
+				r.Aliases = append(r.Aliases, mb.ContainerID[:12])
+			}
+			recs.Records = append(recs.Records, r)
+		}
+	}
+	sort.Slice(recs.Records, func(i, j int) bool { return recs.Records[i].IPs[0].Less(recs.Records[j].IPs[0]) })
+	return recs
+}
+
+// syncRelatedDNS resyncs the servers of the other networks after container
+// id joined or left changed: their records may name changed's members (a
+// member of both) and list the networks each member is on. All of them,
+// not only id's: a network is related to changed through any member.
+// Preconditions: m.locked.
+func (m *Manager) syncRelatedDNS(id string, changed *netState) error {
+	all, err := m.loadAll()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range all {
+		if o.Name != changed.Name && len(o.Members) > 0 {
+			errs = append(errs, m.syncDNS(o))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (m *Manager) upstreams() []string {

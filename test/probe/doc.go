@@ -6,7 +6,8 @@
 //
 // With no arguments (or "report") it prints one JSON report.Report. The other
 // commands exercise limits (forkbomb, memhog, spin) or stand in for the
-// shell tools a test needs (sleep, exit, cat, write, ls); run "probe help".
+// shell tools a test needs (sleep, exit, cat, write, ls; dial, serve,
+// resolve and lookup for network tests); run "probe help".
 //
 // Collection never fails as a whole: what cannot be read is left empty and
 // named in the report's Errors.

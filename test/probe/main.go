@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,15 @@ const usage = `usage: probe [command]
   cat FILE                print FILE
   write FILE TEXT         write TEXT to FILE (created 0644 or truncated)
   ls DIR                  print DIR's entries, one a line, sorted
+  dial ADDR SECONDS       connect to ADDR (host:port) over TCP, half-close, read
+                          the reply; print {"connected","local","remote","reply","error"}
+  serve ADDR              listen on ADDR over TCP, answer each connection with
+                          "peer=CLIENT"; print {"listening"}, then {"peer"} each
+  resolve NAME            look NAME up (A) with /etc/resolv.conf's servers;
+                          print {"addrs","notFound","error"}
+  lookup NAME SERVER      the same, asking SERVER (an IPv4 address) port 53 only
+  lookupall NAMES SERVER  lookup for each of NAMES (comma-separated); print
+                          {NAME: {"addrs","notFound","error"}, ...}
 `
 
 // usageError is a mistake in how probe was called (exit status 2, and the
@@ -57,6 +67,7 @@ func run(args []string) error {
 	want := map[string]int{
 		"report": 0, "forkbomb": 2, "memhog": 1, "spin": 1, "sleep": 1,
 		"exit": 1, "cat": 1, "write": 2, "ls": 1, "help": 0,
+		"dial": 2, "serve": 1, "resolve": 1, "lookup": 2, "lookupall": 2,
 	}
 	n, ok := want[cmd]
 	if !ok {
@@ -110,6 +121,24 @@ func run(args []string) error {
 		return os.WriteFile(args[0], []byte(args[1]), 0o644)
 	case "ls":
 		return ls(args[0])
+	case "dial":
+		d, err := seconds(args[1])
+		if err != nil {
+			return err
+		}
+		return printJSON(dial(args[0], d))
+	case "serve":
+		return serve(args[0])
+	case "resolve":
+		return printJSON(lookup(args[0], ""))
+	case "lookup":
+		return printJSON(lookup(args[0], args[1]))
+	case "lookupall":
+		out := map[string]lookupResult{}
+		for _, name := range strings.Split(args[0], ",") {
+			out[name] = lookup(name, args[1])
+		}
+		return printJSON(out)
 	case "help":
 		fmt.Print(usage)
 	}

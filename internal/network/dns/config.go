@@ -48,48 +48,106 @@ func WriteConfig(path string, c Config) error {
 	return writeAtomic(path, data)
 }
 
-// Record is one container: its name and aliases resolve to its addresses.
+// Record is one container on one network: its name and aliases resolve
+// to its addresses there.
 type Record struct {
 	Name    string       `json:"name"`
 	Aliases []string     `json:"aliases,omitempty"`
 	IPs     []netip.Addr `json:"ips"`
+	// Network is the network the addresses are on; "" is the server's.
+	Network string `json:"network,omitempty"`
 }
 
-type recordsFile struct {
-	Records []Record `json:"records"`
+// Records is what a server answers from. A container on several networks
+// asks the server of its first one (its resolv.conf) for names on all of
+// them, as with Docker and aardvark-dns: Clients maps each member's
+// address to the networks it is on, and a query is answered only from
+// records on those networks (an unknown client: the server's own).
+type Records struct {
+	Records []Record            `json:"records"`
+	Clients map[string][]string `json:"clients,omitempty"`
 }
 
 // WriteRecords replaces the records file at path atomically; a running
 // server picks the new file up at its next query.
-func WriteRecords(path string, recs []Record) error {
-	data, err := json.MarshalIndent(recordsFile{Records: recs}, "", "  ")
+func WriteRecords(path string, recs Records) error {
+	data, err := json.MarshalIndent(recs, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding dns records: %w", err)
 	}
 	return writeAtomic(path, data)
 }
 
-// readRecords parses a records file into a map from lower-case name to
-// addresses.
-func readRecords(path string) (map[string][]netip.Addr, error) {
+// scoped is an address on a network.
+type scoped struct {
+	ip      netip.Addr
+	network string
+}
+
+// table is a parsed records file: lower-case name to addresses, and each
+// client's networks.
+type table struct {
+	names   map[string][]scoped
+	clients map[netip.Addr][]string
+}
+
+// readRecords parses a records file; records without a network are on
+// own (the server's network).
+func readRecords(path, own string) (table, error) {
+	t := table{names: map[string][]scoped{}, clients: map[netip.Addr][]string{}}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading dns records: %w", err)
+		return t, fmt.Errorf("reading dns records: %w", err)
 	}
-	var f recordsFile
+	var f Records
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("parsing dns records %s: %w", path, err)
+		return t, fmt.Errorf("parsing dns records %s: %w", path, err)
 	}
-	out := map[string][]netip.Addr{}
 	for _, r := range f.Records {
+		net := r.Network
+		if net == "" {
+			net = own
+		}
 		for _, n := range append([]string{r.Name}, r.Aliases...) {
 			n = strings.ToLower(strings.TrimSuffix(n, "."))
-			if n != "" {
-				out[n] = append(out[n], r.IPs...)
+			if n == "" {
+				continue
+			}
+			for _, ip := range r.IPs {
+				t.names[n] = append(t.names[n], scoped{ip, net})
 			}
 		}
 	}
-	return out, nil
+	for ip, nets := range f.Clients {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			t.clients[a] = nets
+		}
+	}
+	return t, nil
+}
+
+// lookup returns name's address on own (the server's network) when it
+// is a member there; else its addresses on the other networks client is
+// on; else nothing.
+func (t table) lookup(name string, client netip.Addr, own string) []netip.Addr {
+	var here, there []netip.Addr
+	nets := t.clients[client.Unmap()]
+	for _, s := range t.names[name] {
+		if s.network == own {
+			here = append(here, s.ip)
+			continue
+		}
+		for _, n := range nets {
+			if s.network == n {
+				there = append(there, s.ip)
+				break
+			}
+		}
+	}
+	if len(here) > 0 {
+		return here
+	}
+	return there
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -27,7 +27,7 @@ const upstreamTimeout = 2 * time.Second
 func Serve(ctx context.Context, cfg Config) error {
 	log := slog.Default().With("network", cfg.Network)
 	s := &server{cfg: cfg, log: log}
-	if _, err := s.lookup(""); err != nil {
+	if _, err := s.lookup("", netip.Addr{}); err != nil {
 		return err
 	}
 	if len(cfg.Listen) == 0 {
@@ -93,9 +93,10 @@ type server struct {
 	cfg Config
 	log *slog.Logger
 
-	mu    sync.Mutex
-	stamp fileStamp
-	names map[string][]netip.Addr
+	mu     sync.Mutex
+	stamp  fileStamp
+	loaded bool
+	table  table
 }
 
 // fileStamp identifies a version of the records file; the Manager replaces
@@ -106,9 +107,9 @@ type fileStamp struct {
 	mtime time.Time
 }
 
-// lookup returns the addresses of name, rereading the records file first
-// if it changed.
-func (s *server) lookup(name string) ([]netip.Addr, error) {
+// lookup returns the addresses of name that client may see, rereading
+// the records file first if it changed.
+func (s *server) lookup(name string, client netip.Addr) ([]netip.Addr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fi, err := os.Stat(s.cfg.Records)
@@ -119,15 +120,15 @@ func (s *server) lookup(name string) ([]netip.Addr, error) {
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 		st.ino = sys.Ino
 	}
-	if s.names == nil || st != s.stamp {
-		names, err := readRecords(s.cfg.Records)
+	if !s.loaded || st != s.stamp {
+		t, err := readRecords(s.cfg.Records, s.cfg.Network)
 		if err != nil {
 			return nil, err
 		}
-		s.names, s.stamp = names, st
-		s.log.Debug("dns records loaded", "names", len(names))
+		s.table, s.stamp, s.loaded = t, st, true
+		s.log.Debug("dns records loaded", "names", len(t.names), "clients", len(t.clients))
 	}
-	return s.names[name], nil
+	return s.table.lookup(name, client, s.cfg.Network), nil
 }
 
 // reverse returns a name of a member with address a.
@@ -135,9 +136,9 @@ func (s *server) reverse(a netip.Addr) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	best := ""
-	for n, ips := range s.names {
+	for n, ips := range s.table.names {
 		for _, ip := range ips {
-			if ip == a && (best == "" || n < best) {
+			if ip.ip == a && (best == "" || n < best) {
 				best = n
 			}
 		}
@@ -155,7 +156,11 @@ func (s *server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	q := r.Question[0]
 	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
-	if m := s.local(r, q, name); m != nil {
+	var client netip.Addr
+	if ap, err := netip.ParseAddrPort(w.RemoteAddr().String()); err == nil {
+		client = ap.Addr().Unmap()
+	}
+	if m := s.local(r, q, name, client); m != nil {
 		w.WriteMsg(m)
 		return
 	}
@@ -170,7 +175,7 @@ func (s *server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 
 // local answers from the records, or returns nil for names it does not
 // know.
-func (s *server) local(r *dns.Msg, q dns.Question, name string) *dns.Msg {
+func (s *server) local(r *dns.Msg, q dns.Question, name string, client netip.Addr) *dns.Msg {
 	if q.Qclass != dns.ClassINET {
 		return nil
 	}
@@ -182,7 +187,7 @@ func (s *server) local(r *dns.Msg, q dns.Question, name string) *dns.Msg {
 		if !ok {
 			return nil
 		}
-		if _, err := s.lookup(""); err != nil {
+		if _, err := s.lookup("", client); err != nil {
 			return nil
 		}
 		host := s.reverse(ip)
@@ -195,7 +200,7 @@ func (s *server) local(r *dns.Msg, q dns.Question, name string) *dns.Msg {
 		})
 		return m
 	}
-	ips, err := s.lookup(name)
+	ips, err := s.lookup(name, client)
 	if err != nil {
 		s.log.Warn("dns records", "err", err)
 	}

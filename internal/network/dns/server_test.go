@@ -46,11 +46,13 @@ func startServer(t *testing.T, internal bool, upstream string) (addr, records st
 	dir := t.TempDir()
 	records = filepath.Join(dir, "records.json")
 	a := netip.MustParseAddr
-	if err := WriteRecords(records, []Record{
+	if err := WriteRecords(records, Records{Records: []Record{
 		{Name: "web", Aliases: []string{"www", "Front"}, IPs: []netip.Addr{a("10.78.0.2")}},
 		{Name: "db", IPs: []netip.Addr{a("10.78.0.3")}},
 		{Name: "web2", Aliases: []string{"www"}, IPs: []netip.Addr{a("10.78.0.4")}},
-	}); err != nil {
+		// On another network: only a client that is on it too sees it.
+		{Name: "other", IPs: []netip.Addr{a("10.78.9.2")}, Network: "elsewhere"},
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	addr = freeAddr(t)
@@ -140,7 +142,7 @@ func TestServe(t *testing.T) {
 
 	// A rewritten records file is picked up at once.
 	time.Sleep(10 * time.Millisecond)
-	if err := WriteRecords(records, []Record{{Name: "new", IPs: []netip.Addr{netip.MustParseAddr("10.78.0.9")}}}); err != nil {
+	if err := WriteRecords(records, Records{Records: []Record{{Name: "new", IPs: []netip.Addr{netip.MustParseAddr("10.78.0.9")}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := answers(query(t, addr, "new", dns.TypeA, "udp")); len(got) != 1 || got[0] != "10.78.0.9" {
@@ -172,7 +174,7 @@ func TestServeInternal(t *testing.T) {
 func TestServeExitsWithoutRecords(t *testing.T) {
 	dir := t.TempDir()
 	records := filepath.Join(dir, "records.json")
-	if err := WriteRecords(records, nil); err != nil {
+	if err := WriteRecords(records, Records{}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -198,6 +200,42 @@ func TestParseReverse(t *testing.T) {
 	for _, s := range []string{"1.2.3.in-addr.arpa", "x.2.3.4.in-addr.arpa", "example.com"} {
 		if _, ok := parseReverse(s); ok {
 			t.Errorf("parseReverse(%q) ok", s)
+		}
+	}
+}
+
+// A client on several networks is answered from all of them; others only
+// from the server's own network.
+func TestTableLookupByClient(t *testing.T) {
+	a := netip.MustParseAddr
+	dir := t.TempDir()
+	path := filepath.Join(dir, "records.json")
+	if err := WriteRecords(path, Records{
+		Records: []Record{
+			{Name: "api", IPs: []netip.Addr{a("10.78.0.3")}, Network: "backend"},
+			{Name: "db", IPs: []netip.Addr{a("10.78.1.3")}, Network: "database"},
+			{Name: "proxy", IPs: []netip.Addr{a("10.78.0.2")}},
+		},
+		Clients: map[string][]string{"10.78.0.3": {"backend", "database"}, "10.78.0.2": {"backend"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := readRecords(path, "backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, client string
+		want         int
+	}{
+		{"db", "10.78.0.3", 1},    // api is on database too
+		{"db", "10.78.0.2", 0},    // proxy is not
+		{"db", "10.99.0.1", 0},    // an unknown client: backend only
+		{"api", "10.99.0.1", 1},   // which has api
+		{"proxy", "10.78.0.3", 1}, // a record without a network is the server's
+	} {
+		if got := tab.lookup(tc.name, a(tc.client), "backend"); len(got) != tc.want {
+			t.Errorf("lookup(%s) from %s = %v, want %d address(es)", tc.name, tc.client, got, tc.want)
 		}
 	}
 }

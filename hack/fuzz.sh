@@ -12,7 +12,18 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
 	pkg=./$(dirname "${file#./}")
 	for fn in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
 		echo "fuzz: $pkg $fn ($t)"
-		go test -run '^$' -fuzz "^$fn\$" -fuzztime "$t" -fuzzminimizetime 1x "$pkg" >/tmp/nook-fuzz.$$ 2>&1 || { cat /tmp/nook-fuzz.$$; rm -f /tmp/nook-fuzz.$$; exit 1; }
+		if ! go test -run '^$' -fuzz "^$fn\$" -fuzztime "$t" -fuzzminimizetime 1x "$pkg" >/tmp/nook-fuzz.$$ 2>&1; then
+			# The go tool sometimes ends a short run with "context deadline exceeded" when a
+			# worker is still busy as time runs out; no input failed then (none was written to
+			# testdata/fuzz). Anything else is a real failure.
+			if grep -q 'context deadline exceeded' /tmp/nook-fuzz.$$ && ! grep -q 'Failing input written' /tmp/nook-fuzz.$$; then
+				echo "fuzz: $fn: the go tool's end-of-run timeout, no failing input (not a failure)"
+				continue
+			fi
+			cat /tmp/nook-fuzz.$$
+			rm -f /tmp/nook-fuzz.$$
+			exit 1
+		fi
 		tail -1 /tmp/nook-fuzz.$$
 	done
 done

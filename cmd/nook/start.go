@@ -24,10 +24,9 @@ func startCmd(g *globals) *cobra.Command {
 			}
 			return g.eachContainer(args, func(name string) error {
 				c, err := g.container(name)
-				if err != nil {
-					return err
+				if err == nil {
+					_, err = g.eng.Start(c, false)
 				}
-				_, err = g.eng.Start(c, false)
 				return err
 			})
 		},

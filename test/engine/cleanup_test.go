@@ -59,17 +59,17 @@ func (e *engine) cleanup() {
 	e.mu.Unlock()
 
 	r := e.nook("ps", "-aq")
-	ids := strings.Fields(r.stdout)
+	ids := strings.Fields(r.Stdout)
 	for _, id := range ids {
 		e.remember(id)
 	}
 	if len(ids) > 0 {
-		if r := e.nook(append([]string{"rm", "-f"}, ids...)...); r.code != 0 {
+		if r := e.nook(append([]string{"rm", "-f"}, ids...)...); r.Code != 0 {
 			t.Errorf("cleanup: %s", r)
 		}
 	}
-	if r := e.nook("ps", "-aq"); strings.TrimSpace(r.stdout) != "" {
-		t.Errorf("cleanup: containers left after rm -f: %s", r.stdout)
+	if r := e.nook("ps", "-aq"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("cleanup: containers left after rm -f: %s", r.Stdout)
 	}
 
 	// Processes: give the kernel a moment to reap, then kill what is left

@@ -70,7 +70,7 @@ func TestDebianPython(t *testing.T) {
 	// /index.html HTTP/1.1" 200 -`.
 	waitFor(t, "logs to show both GETs", func() (bool, string) {
 		r := e.nook("logs", "web")
-		return strings.Count(r.stdout+r.stderr, `"GET /index.html HTTP/1.1" 200`) >= 2, r.String()
+		return strings.Count(r.Stdout+r.Stderr, `"GET /index.html HTTP/1.1" 200`) >= 2, r.String()
 	})
 	if got := e.must("exec", "web", "python3", "-c", "import sys; print(sys.version)"); !strings.HasPrefix(got, "3.11.") {
 		t.Errorf("exec python3: sys.version is %q, want bookworm's 3.11", got)

@@ -27,10 +27,10 @@ func TestLogs(t *testing.T) {
 	if got := e.must("wait", "grumbler"); got != "0" {
 		t.Errorf("wait printed %q, want 0", got)
 	}
-	if r := e.nook("logs", "talker"); r.code != 0 || r.stdout != "one\ntwo\n" || r.stderr != "" {
+	if r := e.nook("logs", "talker"); r.Code != 0 || r.Stdout != "one\ntwo\n" || r.Stderr != "" {
 		t.Errorf("logs: want one, two on stdout, got %s", r)
 	}
-	if r := e.nook("logs", "grumbler"); r.code != 0 || r.stdout != "" || r.stderr != "err\n" {
+	if r := e.nook("logs", "grumbler"); r.Code != 0 || r.Stdout != "" || r.Stderr != "err\n" {
 		t.Errorf("logs: want err on stderr, got %s", r)
 	}
 	if got := e.must("logs", "--tail", "1", "talker"); got != "two" {
@@ -78,16 +78,16 @@ func TestExec(t *testing.T) {
 	if got := e.must("exec", "x", "echo", "hi"); got != "hi" {
 		t.Errorf("exec echo hi: %q", got)
 	}
-	if r := e.nook("exec", "x", "sh", "-c", "exit 4"); r.code != 4 {
+	if r := e.nook("exec", "x", "sh", "-c", "exit 4"); r.Code != 4 {
 		t.Errorf("exec exit 4: %s", r)
 	}
-	if r := e.nook("exec", "x", "no-such-command"); r.code != 127 {
+	if r := e.nook("exec", "x", "no-such-command"); r.Code != 127 {
 		t.Errorf("exec of a missing command: want 127, got %s", r)
 	}
 	if got := e.must("exec", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000", "x", "sh", "-c", "echo $FOO $(pwd) $(id -u)"); got != "bar /tmp 1000" {
 		t.Errorf("exec -e -w -u: %q, want bar /tmp 1000", got)
 	}
-	if r := e.nookIn(strings.NewReader("piped\n"), "exec", "-i", "x", "cat"); r.code != 0 || r.stdout != "piped\n" {
+	if r := e.nookIn(strings.NewReader("piped\n"), "exec", "-i", "x", "cat"); r.Code != 0 || r.Stdout != "piped\n" {
 		t.Errorf("exec -i cat: %s", r)
 	}
 	if got := e.must("exec", "x", "cat", "/proc/1/cmdline"); got != "sleep\x001000\x00" {
@@ -96,7 +96,7 @@ func TestExec(t *testing.T) {
 	e.must("exec", "-d", "x", "sh", "-c", "sleep 0.1; touch /tmp/detached")
 	waitFor(t, "exec -d to touch /tmp/detached", func() (bool, string) {
 		r := e.nook("exec", "x", "test", "-e", "/tmp/detached")
-		return r.code == 0, r.String()
+		return r.Code == 0, r.String()
 	})
 	if out := e.must("top", "x"); !strings.Contains(out, "sleep") {
 		t.Errorf("top does not show sleep:\n%s", out)
@@ -108,13 +108,13 @@ func TestStats(t *testing.T) {
 	e := newEngine(t)
 	id := e.runD("--name", "busy", builtin, "sleep", "1000")
 	r := e.nook("stats", "--no-stream", "--format", "json", "busy")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatal(r)
 	}
-	line := strings.TrimSpace(r.stdout)
+	line := strings.TrimSpace(r.Stdout)
 	var v any
 	if err := json.Unmarshal([]byte(line), &v); err != nil {
-		t.Fatalf("stats --format json: %v\n%s", err, r.stdout)
+		t.Fatalf("stats --format json: %v\n%s", err, r.Stdout)
 	}
 	if !strings.Contains(line, "busy") && !strings.Contains(line, id[:12]) {
 		t.Errorf("stats does not name the container: %s", line)
@@ -154,7 +154,7 @@ func TestStopGraceful(t *testing.T) {
 	e.runD("--name", "polite", builtin, "sh", "-c", "trap 'exit 0' TERM; echo ready; while true; do sleep 0.05; done")
 	waitFor(t, "the trap to be set", func() (bool, string) {
 		r := e.nook("logs", "polite")
-		return strings.Contains(r.stdout, "ready"), r.String()
+		return strings.Contains(r.Stdout, "ready"), r.String()
 	})
 	start := time.Now()
 	e.must("stop", "-t", "60", "polite")
@@ -195,7 +195,7 @@ func TestKillWaitRestart(t *testing.T) {
 	if got := e.must("wait", "w"); got != "7" {
 		t.Errorf("wait printed %q, want 7", got)
 	}
-	if r := e.nook("start", "-a", "w"); r.code != 7 {
+	if r := e.nook("start", "-a", "w"); r.Code != 7 {
 		t.Errorf("start -a of a container that exits 7: %s", r)
 	}
 }
@@ -207,12 +207,12 @@ func TestPsFormatJSON(t *testing.T) {
 	id := e.runD("--name", "listed", builtin, "sleep", "1000")
 	e.must("create", "--name", "created", builtin, "true")
 	r := e.nook("ps", "--format", "json")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatal(r)
 	}
-	rows := psRows(t, r.stdout)
+	rows := psRows(t, r.Stdout)
 	if len(rows) != 1 {
-		t.Fatalf("ps (running only) has %d rows, want 1:\n%s", len(rows), r.stdout)
+		t.Fatalf("ps (running only) has %d rows, want 1:\n%s", len(rows), r.Stdout)
 	}
 	row := rows[0]
 	if row["Names"] != "listed" || !strings.HasPrefix(id, fmt.Sprint(row["ID"])) || row["State"] != "running" || row["Image"] != builtin {

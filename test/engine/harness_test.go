@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nook-containers/nook/test/nooktest"
 	"github.com/nook-containers/nook/test/registry"
 )
 
@@ -80,18 +81,8 @@ func needProbe(t *testing.T) {
 }
 
 // result is one run of nook.
-type result struct {
-	args           []string
-	stdout, stderr string
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("nook %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
-}
-
-// out is stdout without the trailing newline.
-func (r result) out() string { return strings.TrimRight(r.stdout, "\n") }
+// result is a finished nook command.
+type result = nooktest.Result
 
 // nook runs nook --root ROOT args... and waits for it.
 func (e *engine) nook(args ...string) result {
@@ -114,38 +105,8 @@ func (e *engine) nookIn(stdin io.Reader, args ...string) result {
 func (e *engine) exec(stdin io.Reader, args ...string) (result, error) {
 	full := append([]string{"--root", e.root}, args...)
 	cmd := exec.Command(nookBin, full...)
-	cmd.Dir = e.dir
-	// Files, not pipes: a detached container's monitor may keep an
-	// inherited stdout open, and Wait would wait for it to close.
-	outf, err := os.CreateTemp(e.dir, "stdout")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(outf.Name())
-	defer outf.Close()
-	errf, err := os.CreateTemp(e.dir, "stderr")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(errf.Name())
-	defer errf.Close()
-	cmd.Stdout, cmd.Stderr, cmd.Stdin = outf, errf, stdin
-	if err := cmd.Start(); err != nil {
-		return result{}, err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(patience):
-		cmd.Process.Kill() // our own child
-		<-done
-		stderr, _ := os.ReadFile(errf.Name())
-		return result{}, fmt.Errorf("nook %s: no exit after %v; stderr: %s", strings.Join(args, " "), patience, stderr)
-	}
-	stdout, _ := os.ReadFile(outf.Name())
-	stderr, _ := os.ReadFile(errf.Name())
-	return result{args: args, stdout: string(stdout), stderr: string(stderr), code: cmd.ProcessState.ExitCode()}, nil
+	cmd.Dir, cmd.Stdin = e.dir, stdin
+	return nooktest.Run(cmd, args, e.dir, patience)
 }
 
 // must runs nook and fails the test unless it exits 0; it returns stdout
@@ -153,10 +114,10 @@ func (e *engine) exec(stdin io.Reader, args ...string) (result, error) {
 func (e *engine) must(args ...string) string {
 	e.t.Helper()
 	r := e.nook(args...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		e.t.Fatal(r)
 	}
-	return r.out()
+	return r.Out()
 }
 
 // runD runs `run -d args...` and returns the container's ID.
@@ -266,12 +227,12 @@ type container struct {
 func (e *engine) inspect(name string) container {
 	e.t.Helper()
 	r := e.nook("inspect", name)
-	if r.code != 0 {
+	if r.Code != 0 {
 		e.t.Fatal(r)
 	}
 	var cs []container
-	if err := json.Unmarshal([]byte(r.stdout), &cs); err != nil || len(cs) != 1 {
-		e.t.Fatalf("inspect %s: want a JSON array of one container: %v\n%s", name, err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &cs); err != nil || len(cs) != 1 {
+		e.t.Fatalf("inspect %s: want a JSON array of one container: %v\n%s", name, err, r.Stdout)
 	}
 	e.note(cs[0].State.Pid, "container "+name)
 	e.note(cs[0].State.MonitorPid, "monitor of "+name)
@@ -283,7 +244,7 @@ func (e *engine) remember(name string) {
 	e.t.Helper()
 	r := e.nook("inspect", name)
 	var cs []container
-	if json.Unmarshal([]byte(r.stdout), &cs) == nil && len(cs) == 1 {
+	if json.Unmarshal([]byte(r.Stdout), &cs) == nil && len(cs) == 1 {
 		e.note(cs[0].State.Pid, "container "+name)
 		e.note(cs[0].State.MonitorPid, "monitor of "+name)
 	}
@@ -326,16 +287,16 @@ func (e *engine) waitStatus(name, want string) container {
 // "nook: " line, is not.
 func wantError(t *testing.T, r result, words ...string) {
 	t.Helper()
-	if len(r.args) > 0 && (r.args[0] == "run" || r.args[0] == "create") {
-		if r.code != 125 {
+	if len(r.Args) > 0 && (r.Args[0] == "run" || r.Args[0] == "create") {
+		if r.Code != 125 {
 			t.Errorf("want exit 125 (nook's own error), got %s", r)
 			return
 		}
-	} else if r.code == 0 {
+	} else if r.Code == 0 {
 		t.Errorf("want an error, got %s", r)
 		return
 	}
-	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(r.Stderr, "\n"), "\n")
 	msg := lines[len(lines)-1]
 	var errLines int
 	for _, l := range lines {
@@ -345,7 +306,7 @@ func wantError(t *testing.T, r result, words ...string) {
 	}
 	switch {
 	case !strings.HasPrefix(msg, "nook: ") || errLines != 1:
-		t.Errorf("want the error as one line \"nook: ...\" at the end of stderr, got %q", r.stderr)
+		t.Errorf("want the error as one line \"nook: ...\" at the end of stderr, got %q", r.Stderr)
 	case len(lines) > 1:
 		t.Logf("note: stderr has %d line(s) before the error: %q", len(lines)-1, lines[:len(lines)-1])
 	}

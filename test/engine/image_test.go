@@ -32,7 +32,7 @@ func TestPullRun(t *testing.T) {
 		t.Errorf("echo hello printed %q", got)
 	}
 	// The image's Cmd is sh: with stdin closed it exits 0 at once.
-	if r := e.nookIn(strings.NewReader("echo from-stdin\n"), "run", "-i", "--rm", ref); r.code != 0 || r.out() != "from-stdin" {
+	if r := e.nookIn(strings.NewReader("echo from-stdin\n"), "run", "-i", "--rm", ref); r.Code != 0 || r.Out() != "from-stdin" {
 		t.Errorf("run -i with the image's Cmd (sh): %s", r)
 	}
 	if got := e.must("run", "--rm", ref, "sh", "-c", "echo $PATH"); got != strings.TrimPrefix(registry.PathEnv, "PATH=") {
@@ -88,7 +88,7 @@ func TestPullPlatform(t *testing.T) {
 		Os           string
 	}
 	r := e2.nook("image", "inspect", ref)
-	if err := json.Unmarshal([]byte(r.stdout), &imgs); err != nil || len(imgs) != 1 {
+	if err := json.Unmarshal([]byte(r.Stdout), &imgs); err != nil || len(imgs) != 1 {
 		t.Fatalf("image inspect: want a JSON array of one image: %v\n%s", err, r)
 	}
 	if imgs[0].Architecture != "arm64" || imgs[0].Os != "linux" {
@@ -96,7 +96,7 @@ func TestPullPlatform(t *testing.T) {
 	}
 	// Creating (not starting) a container of another architecture works in
 	// Docker; cp then reads the marker out of its root filesystem.
-	if r := e2.nook("create", "--name", "arm", ref); r.code != 0 {
+	if r := e2.nook("create", "--name", "arm", ref); r.Code != 0 {
 		t.Fatalf("create of the arm64 image: %s", r)
 	}
 	dst := filepath.Join(e2.dir, "arch")
@@ -123,7 +123,7 @@ func TestImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if r := e.nookIn(f, "import", "-", "imported:stdin"); r.code != 0 {
+	if r := e.nookIn(f, "import", "-", "imported:stdin"); r.Code != 0 {
 		t.Fatal(r)
 	}
 	if got := e.must("run", "--rm", "imported:stdin", "/bin/cat", "/etc/group"); !strings.HasPrefix(got, "root:x:0:") {
@@ -159,11 +159,11 @@ func TestSaveLoad(t *testing.T) {
 		e.must("run", "--rm", builtin, "true")
 		e.must("tag", builtin, "piped:v1")
 		r := e.nook("save", "piped:v1")
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatal(r)
 		}
 		e.must("rmi", "piped:v1")
-		if r := e.nookIn(strings.NewReader(r.stdout), "load"); r.code != 0 {
+		if r := e.nookIn(strings.NewReader(r.Stdout), "load"); r.Code != 0 {
 			t.Fatal(r)
 		}
 		if got := e.must("run", "--rm", "piped:v1", "echo", "piped"); got != "piped" {
@@ -254,7 +254,7 @@ func TestImageCommands(t *testing.T) {
 		t.Error("images -q printed nothing")
 	}
 	r := e.nook("images", "--format", "json")
-	if r.code != 0 || !jsonLines(r.stdout) {
+	if r.Code != 0 || !jsonLines(r.Stdout) {
 		t.Errorf("images --format json is not JSON: %s", r)
 	}
 	if out := e.must("history", "mine:v1"); out == "" {
@@ -264,7 +264,7 @@ func TestImageCommands(t *testing.T) {
 	if out := e.must("images"); strings.Contains(out, "mine") {
 		t.Errorf("rmi mine:v1 left it:\n%s", out)
 	}
-	if r := e.nookIn(strings.NewReader("y\n"), "image", "prune", "-a"); r.code != 0 {
+	if r := e.nookIn(strings.NewReader("y\n"), "image", "prune", "-a"); r.Code != 0 {
 		t.Fatal(r)
 	}
 	if out := e.must("images", "-q"); out != "" {

@@ -44,7 +44,7 @@ func TestLimits(t *testing.T) {
 	}
 
 	// The other resource flags are accepted and the container runs.
-	if r := e.nook("run", "--rm", "--memory", "64m", "--memory-swap", "128m", "--cpu-shares", "512", "--cpuset-cpus", "0", ref, "true"); r.code != 0 {
+	if r := e.nook("run", "--rm", "--memory", "64m", "--memory-swap", "128m", "--cpu-shares", "512", "--cpuset-cpus", "0", ref, "true"); r.Code != 0 {
 		t.Errorf("--memory-swap --cpu-shares --cpuset-cpus: %s", r)
 	}
 }
@@ -56,7 +56,7 @@ func TestMemoryOOM(t *testing.T) {
 	e := newEngine(t)
 	_, ref := pushBusybox(t, "probe")
 	r := e.nook("run", "--name", "hog", "--memory", "32m", "--memory-swap", "32m", ref, "/probe", "memhog", "200")
-	if r.code != 137 {
+	if r.Code != 137 {
 		t.Errorf("memhog 200 MiB under --memory 32m: want exit 137, got %s", r)
 	}
 	if c := e.inspect("hog"); !c.State.OOMKilled {

@@ -28,9 +28,9 @@ func TestMaliciousLayers(t *testing.T) {
 			if s := trap.Sprung(); s != "" {
 				t.Errorf("ESCAPE: pulling the %s image wrote outside the layer: %s", kind, s)
 			}
-			if r.code != 0 {
+			if r.Code != 0 {
 				wantError(t, r)
-				t.Logf("pull refused: %s", strings.TrimSpace(r.stderr))
+				t.Logf("pull refused: %s", strings.TrimSpace(r.Stderr))
 				return
 			}
 			// Pulled: a lazy engine may unpack only now.
@@ -43,7 +43,7 @@ func TestMaliciousLayers(t *testing.T) {
 				return
 			}
 			dst := filepath.Join(e.dir, "pwned")
-			if r := e.nook("cp", "evil:"+trap.Dir+"/pwned", dst); r.code != 0 {
+			if r := e.nook("cp", "evil:"+trap.Dir+"/pwned", dst); r.Code != 0 {
 				t.Errorf("the %s entry was accepted but is not inside the container at %s/pwned: %s", kind, trap.Dir, r)
 			} else if b, _ := os.ReadFile(dst); string(b) != "pwned\n" {
 				t.Errorf("%s/pwned in the container: %q", trap.Dir, b)

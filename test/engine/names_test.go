@@ -45,7 +45,7 @@ func TestNameRace(t *testing.T) {
 	}
 	won := 0
 	for _, r := range results {
-		switch r.code {
+		switch r.Code {
 		case 0:
 			won++
 		case 125:

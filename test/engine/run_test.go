@@ -30,11 +30,11 @@ func TestRunExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.nook(append([]string{"run", "--rm", builtin}, tc.cmd...)...)
-			if r.code != tc.want {
+			if r.Code != tc.want {
 				t.Errorf("want exit %d, got %s", tc.want, r)
 			}
-			if tc.want >= 126 && tc.want <= 127 && strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
-				t.Errorf("want one line on stderr, got %q", r.stderr)
+			if tc.want >= 126 && tc.want <= 127 && strings.Count(strings.TrimSpace(r.Stderr), "\n") > 0 {
+				t.Errorf("want one line on stderr, got %q", r.Stderr)
 			}
 		})
 	}
@@ -84,9 +84,9 @@ func TestRunRm(t *testing.T) {
 	id := e.runD("--rm", builtin, "sh", "-c", "exit 0")
 	waitFor(t, "the --rm -d container to go", func() (bool, string) {
 		r := e.nook("ps", "-aq")
-		return r.out() == "", r.stdout
+		return r.Out() == "", r.Stdout
 	})
-	if r := e.nook("inspect", id); r.code == 0 {
+	if r := e.nook("inspect", id); r.Code == 0 {
 		t.Errorf("inspect of a removed container succeeded: %s", r)
 	}
 }
@@ -97,11 +97,11 @@ func probeReport(t *testing.T, e *engine, image string, flags ...string) *report
 	t.Helper()
 	args := append(append([]string{"run", "--rm"}, flags...), image, "/probe")
 	r := e.nook(args...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatal(r)
 	}
 	var rep report.Report
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
 		t.Fatalf("decoding the probe's report: %v\n%s", err, r)
 	}
 	return &rep

@@ -45,7 +45,7 @@ func TestBindMount(t *testing.T) {
 	if got := e.must("run", "--rm", "-v", host+":/mnt:ro", builtin, "cat", "/mnt/f"); got != "from host" {
 		t.Errorf("ro bind: cat printed %q", got)
 	}
-	if r := e.nook("run", "--rm", "-v", host+":/mnt:ro", builtin, "sh", "-c", "echo x > /mnt/g"); r.code == 0 {
+	if r := e.nook("run", "--rm", "-v", host+":/mnt:ro", builtin, "sh", "-c", "echo x > /mnt/g"); r.Code == 0 {
 		t.Errorf("a write to a :ro bind mount succeeded: %s", r)
 	}
 	if _, err := os.Stat(filepath.Join(host, "g")); err == nil {
@@ -55,7 +55,7 @@ func TestBindMount(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(host, "g")); string(b) != "rw\n" {
 		t.Errorf("rw bind: the host sees %q", b)
 	}
-	if r := e.nook("run", "--rm", "--mount", "type=bind,source="+host+",target=/m,readonly", builtin, "touch", "/m/h"); r.code == 0 {
+	if r := e.nook("run", "--rm", "--mount", "type=bind,source="+host+",target=/m,readonly", builtin, "touch", "/m/h"); r.Code == 0 {
 		t.Errorf("--mount type=bind,readonly allowed a write: %s", r)
 	}
 	out := e.must("run", "--rm", "--tmpfs", "/scratch", "--mount", "type=tmpfs,destination=/t", builtin, "sh", "-c", "grep -E ' /(scratch|t) ' /proc/mounts | cut -d' ' -f2,3 | sort")
@@ -67,16 +67,16 @@ func TestBindMount(t *testing.T) {
 // TestReadOnly: --read-only makes / read-only, /tmp too unless --tmpfs /tmp.
 func TestReadOnly(t *testing.T) {
 	e := newEngine(t)
-	if r := e.nook("run", "--rm", "--read-only", builtin, "touch", "/x"); r.code == 0 {
+	if r := e.nook("run", "--rm", "--read-only", builtin, "touch", "/x"); r.Code == 0 {
 		t.Errorf("--read-only: a write to / succeeded")
 	}
-	if r := e.nook("run", "--rm", "--read-only", builtin, "touch", "/tmp/x"); r.code == 0 {
+	if r := e.nook("run", "--rm", "--read-only", builtin, "touch", "/tmp/x"); r.Code == 0 {
 		t.Errorf("--read-only: a write to /tmp succeeded without --tmpfs /tmp")
 	}
-	if r := e.nook("run", "--rm", "--read-only", "--tmpfs", "/tmp", builtin, "touch", "/tmp/x"); r.code != 0 {
+	if r := e.nook("run", "--rm", "--read-only", "--tmpfs", "/tmp", builtin, "touch", "/tmp/x"); r.Code != 0 {
 		t.Errorf("--read-only --tmpfs /tmp: %s", r)
 	}
-	if r := e.nook("run", "--rm", builtin, "touch", "/x"); r.code != 0 {
+	if r := e.nook("run", "--rm", builtin, "touch", "/x"); r.Code != 0 {
 		t.Errorf("without --read-only: %s", r)
 	}
 }
@@ -144,7 +144,7 @@ func TestContainerPrune(t *testing.T) {
 	e.runD("--name", "running", builtin, "sleep", "1000")
 	e.must("run", "--name", "done1", builtin, "true")
 	e.must("create", "--name", "made", builtin, "true")
-	if r := e.nookIn(strings.NewReader("y\n"), "container", "prune"); r.code != 0 {
+	if r := e.nookIn(strings.NewReader("y\n"), "container", "prune"); r.Code != 0 {
 		t.Fatal(r)
 	}
 	ids := strings.Fields(e.must("ps", "-aq"))

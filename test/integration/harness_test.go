@@ -14,6 +14,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nook-containers/nook/test/nooktest"
 	"github.com/nook-containers/nook/test/probe/report"
 )
 
@@ -53,45 +54,11 @@ func needRoot(t *testing.T) {
 // makeRootfs builds a tiny root filesystem: busybox and a symlink per applet,
 // the probe at /probe, /etc/passwd and /etc/group, empty mount points.
 func makeRootfs(dir string) error {
-	for _, d := range []string{"bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/user"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := copyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
-		return fmt.Errorf("copying busybox (apt-get install busybox-static): %w", err)
-	}
-	if err := copyFile(probeBin, filepath.Join(dir, "probe"), 0o755); err != nil {
-		return err
-	}
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		return err
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet != "busybox" {
-			os.Symlink("busybox", filepath.Join(dir, "bin", applet))
-		}
-	}
-	os.Chmod(filepath.Join(dir, "tmp"), 0o1777)
-	files := map[string]string{
+	r := nooktest.Rootfs{Busybox: busybox, Probe: probeBin, Dirs: []string{"home/user"}, Files: map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
 		"etc/group":  "root:x:0:\nuser:x:1000:\nnogroup:x:65534:\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, mode)
+	}}
+	return r.Make(dir)
 }
 
 var seq atomic.Int64
@@ -286,36 +253,11 @@ func (e *env) cleanup() {
 	}
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	if strings.Contains(string(mi), e.dir) {
-		e.t.Errorf("mounts under %s left behind:\n%s", e.dir, grepLines(string(mi), e.dir))
+		e.t.Errorf("mounts under %s left behind:\n%s", e.dir, nooktest.GrepLines(string(mi), e.dir))
 	}
-	for _, p := range cgroupDirs(e.id) {
+	for _, p := range nooktest.CgroupDirs(e.id) {
 		if _, err := os.Stat(p); err == nil {
 			e.t.Errorf("cgroup %s left behind", p)
 		}
 	}
-}
-
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// cgroupDirs lists where the default cgroup of id would be, on v1 and v2.
-func cgroupDirs(id string) []string {
-	dirs := []string{filepath.Join("/sys/fs/cgroup/nook", id)}
-	for _, c := range []string{"memory", "pids", "cpu", "cpuset", "blkio", "devices", "freezer"} {
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, "nook", id))
-	}
-	return dirs
-}
-
-// cgroup2 reports whether the host runs the unified hierarchy.
-func cgroup2() bool {
-	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
-	return err == nil
 }

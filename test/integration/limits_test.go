@@ -11,6 +11,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 func i64(v int64) *int64   { return &v }
@@ -62,7 +64,7 @@ func TestCPUQuota(t *testing.T) {
 	e.writeSpec()
 	e.mustRT("run", "-d", e.id)
 	read := func() float64 { // seconds of CPU used by the cgroup
-		if cgroup2() {
+		if nooktest.Cgroup2() {
 			data, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/nook", e.id, "cpu.stat"))
 			if err != nil {
 				t.Fatal(err)
@@ -110,7 +112,7 @@ func TestCgroupLimitsVisible(t *testing.T) {
 		"/sys/fs/cgroup/pids/pids.max":                "100",
 		"/sys/fs/cgroup/cpu/cpu.cfs_quota_us":         "20000",
 	}
-	if cgroup2() {
+	if nooktest.Cgroup2() {
 		want = map[string]string{
 			"/sys/fs/cgroup/memory.max": "268435456",
 			"/sys/fs/cgroup/pids.max":   "100",

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 // cgroupFile is a file of the container's default cgroup on this host: ctrl
 // names the v1 hierarchy and is ignored on v2.
 func cgroupFile(id, ctrl, file string) string {
-	if cgroup2() {
+	if nooktest.Cgroup2() {
 		return filepath.Join("/sys/fs/cgroup/nook", id, file)
 	}
 	return filepath.Join("/sys/fs/cgroup", ctrl, "nook", id, file)
@@ -34,7 +36,7 @@ func readCgroup(t *testing.T, id, ctrl, file string) string {
 // cpuSeconds is the CPU time the container's cgroup has used.
 func cpuSeconds(t *testing.T, id string) float64 {
 	t.Helper()
-	if cgroup2() {
+	if nooktest.Cgroup2() {
 		for _, l := range strings.Split(readCgroup(t, id, "", "cpu.stat"), "\n") {
 			if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
 				n, _ := strconv.ParseFloat(v, 64)
@@ -149,7 +151,7 @@ func TestOpsUpdate(t *testing.T) {
 		t.Errorf("pids.max = %s after update --pids-limit 7", v)
 	}
 	memFile := "memory.limit_in_bytes"
-	if cgroup2() {
+	if nooktest.Cgroup2() {
 		memFile = "memory.max"
 	}
 	if v := readCgroup(t, e.id, "memory", memFile); v != "67108864" {
@@ -157,7 +159,7 @@ func TestOpsUpdate(t *testing.T) {
 	}
 
 	e.mustRT("update", "--cpu-quota", "30000", e.id)
-	if cgroup2() {
+	if nooktest.Cgroup2() {
 		if v := readCgroup(t, e.id, "", "cpu.max"); v != "30000 200000" {
 			t.Errorf("cpu.max = %q after update --cpu-quota 30000, want the period kept: 30000 200000", v)
 		}

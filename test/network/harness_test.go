@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 var (
@@ -112,17 +114,8 @@ func mustRun(t *testing.T, name string, args ...string) string {
 }
 
 // result is one run of nook.
-type result struct {
-	args           []string
-	stdout, stderr string
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("nook %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
-}
-
-func (r result) out() string { return strings.TrimRight(r.stdout, "\n") }
+// result is a finished nook command.
+type result = nooktest.Result
 
 // inNS returns a command that runs name args... in the test's namespace.
 // nsenter enters only the network namespace: nook's mounts (container
@@ -144,37 +137,7 @@ func (h *host) exec(args ...string) (result, error) {
 // execWithin is exec with another bound.
 func (h *host) execWithin(limit time.Duration, args ...string) (result, error) {
 	cmd := h.inNS(nookBin, append([]string{"--root", h.root}, args...)...)
-	// Files, not pipes: a detached container's monitor may keep an
-	// inherited stdout open, and Wait would wait for it to close.
-	outf, err := os.CreateTemp(h.dir, "stdout")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(outf.Name())
-	defer outf.Close()
-	errf, err := os.CreateTemp(h.dir, "stderr")
-	if err != nil {
-		return result{}, err
-	}
-	defer os.Remove(errf.Name())
-	defer errf.Close()
-	cmd.Stdout, cmd.Stderr = outf, errf
-	if err := cmd.Start(); err != nil {
-		return result{}, err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		cmd.Process.Kill() // our own child
-		<-done
-		stderr, _ := os.ReadFile(errf.Name())
-		return result{}, fmt.Errorf("nook %s: no exit after %v; stderr: %s", strings.Join(args, " "), limit, stderr)
-	}
-	stdout, _ := os.ReadFile(outf.Name())
-	stderr, _ := os.ReadFile(errf.Name())
-	return result{args: args, stdout: string(stdout), stderr: string(stderr), code: cmd.ProcessState.ExitCode()}, nil
+	return nooktest.Run(cmd, args, h.dir, limit)
 }
 
 // nook runs nook and returns its result; it fails the test only if nook
@@ -193,10 +156,10 @@ func (h *host) nook(args ...string) result {
 func (h *host) must(args ...string) string {
 	h.t.Helper()
 	r := h.nook(args...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		h.t.Fatal(r)
 	}
-	return r.out()
+	return r.Out()
 }
 
 // probeMount is the -v that puts the probe at /probe in a container.
@@ -222,8 +185,8 @@ func (h *host) runWithin(limit time.Duration, name string, args ...string) (stri
 	if err != nil {
 		return "", err
 	}
-	id := r.out()
-	if r.code != 0 || id == "" || strings.ContainsAny(id, " \n") {
+	id := r.Out()
+	if r.Code != 0 || id == "" || strings.ContainsAny(id, " \n") {
 		return "", fmt.Errorf("want the container's ID: %s", r)
 	}
 	return id, nil
@@ -414,7 +377,7 @@ func (h *host) cleanup() {
 		r, err := h.exec("rm", "-f", h.containers[i])
 		if err != nil {
 			t.Error(err)
-		} else if r.code != 0 && !strings.Contains(strings.ToLower(r.stderr), "no such") {
+		} else if r.Code != 0 && !strings.Contains(strings.ToLower(r.Stderr), "no such") {
 			t.Errorf("cleanup: %s", r)
 		}
 	}
@@ -422,7 +385,7 @@ func (h *host) cleanup() {
 		r, err := h.exec("network", "rm", h.networks[i])
 		if err != nil {
 			t.Error(err)
-		} else if r.code != 0 && !strings.Contains(strings.ToLower(r.stderr), "no such") {
+		} else if r.Code != 0 && !strings.Contains(strings.ToLower(r.Stderr), "no such") {
 			t.Errorf("cleanup: %s", r)
 		}
 	}

@@ -95,7 +95,7 @@ func TestParallelRun(t *testing.T) {
 			r, err := h.execWithin(limit, "rm", "-f", name)
 			if err != nil {
 				rmErrs[i] = err.Error()
-			} else if r.code != 0 || r.out() != name {
+			} else if r.Code != 0 || r.Out() != name {
 				rmErrs[i] = r.String()
 			}
 		})
@@ -129,7 +129,7 @@ func TestParallelRun(t *testing.T) {
 		t.Errorf("after rm -f, %d network namespaces are left in %s", len(ents), filepath.Join(h.netRoot, "netns"))
 	}
 	// No lease is left: a network with members cannot be removed.
-	if r := h.nook("network", "rm", "many"); r.code != 0 {
+	if r := h.nook("network", "rm", "many"); r.Code != 0 {
 		t.Errorf("after rm -f of all its containers, the network cannot be removed (leases left?): %s", r)
 	}
 }

@@ -139,10 +139,10 @@ func (h *host) probeIn(ctr string, v any, args ...string) error {
 	if err != nil {
 		return err
 	}
-	if r.code != 0 {
+	if r.Code != 0 {
 		return fmt.Errorf("%s", r)
 	}
-	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+	if err := json.Unmarshal([]byte(r.Stdout), v); err != nil {
 		return fmt.Errorf("decoding the probe's output: %v: %s", err, r)
 	}
 	return nil

@@ -49,8 +49,8 @@ func TestContainerCrashed(t *testing.T) {
 	v.kill(t, v.monitor, "the monitor")
 	v.kill(t, v.process, "the container's process")
 	h.must("system", "prune")
-	if r := h.nook("inspect", "victim"); r.code == 0 {
-		t.Errorf("after prune, the dead container is still there: %s", r.out())
+	if r := h.nook("inspect", "victim"); r.Code == 0 {
+		t.Errorf("after prune, the dead container is still there: %s", r.Out())
 	}
 	h.checkVictimGone(v, "after the crash and a prune")
 }
@@ -145,7 +145,7 @@ func (h *host) checkVictimGone(v *victim, when string) {
 	if r := h.hostDial(v.published, 2*time.Second); r.Connected {
 		t.Errorf("%s, %s still connects: %+v", when, v.published, r)
 	}
-	if r := h.nook("network", "rm", v.net.Name); r.code != 0 {
+	if r := h.nook("network", "rm", v.net.Name); r.Code != 0 {
 		t.Errorf("%s, the network cannot be removed (a lease left?): %s", when, r)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 func i64(v int64) *int64 { return &v }
@@ -58,7 +60,7 @@ func TestForkBomb(t *testing.T) {
 		go func() { // pids.current, sampled every 20 ms while the host is measured
 			max := 0
 			for {
-				for _, d := range cgroupDirs(e.id) {
+				for _, d := range nooktest.CgroupDirs(e.id) {
 					if v, err := os.ReadFile(d + "/pids.current"); err == nil {
 						if n, _ := strconv.Atoi(strings.TrimSpace(string(v))); n > max {
 							max = n

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nook-containers/nook/internal/runtime/caps"
 	"github.com/nook-containers/nook/internal/runtime/seccomp"
+	"github.com/nook-containers/nook/test/nooktest"
 	"github.com/nook-containers/nook/test/probe/report"
 )
 
@@ -55,59 +56,25 @@ func needRoot(t *testing.T) {
 // the probe at /probe, /etc/passwd and /etc/group, empty mount points, and a
 // marker file that says "this is the container".
 func makeRootfs(dir string) error {
-	for _, d := range []string{"bin", "etc", "proc", "sys", "dev", "tmp", "root", "mnt"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := copyFile(busybox, filepath.Join(dir, "bin/busybox"), 0o755); err != nil {
-		return fmt.Errorf("copying busybox (apt-get install busybox-static): %w", err)
-	}
-	if err := copyFile(probeBin, filepath.Join(dir, "probe"), 0o755); err != nil {
+	r := nooktest.Rootfs{Busybox: busybox, Probe: probeBin, Dirs: []string{"mnt"}, Files: map[string]string{
+		"etc/passwd":       "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+		"etc/group":        "root:x:0:\nnogroup:x:65534:\n",
+		"CONTAINER_MARKER": "inside\n",
+	}}
+	if err := r.Make(dir); err != nil {
 		return err
 	}
 	// The escape helper (testdata/escape): prebuilt by make (NOOK_ESCAPE;
 	// the cgroup v2 VM has no go tool on its PATH), else built here.
 	if pre := os.Getenv("NOOK_ESCAPE"); pre != "" {
-		if err := copyFile(pre, filepath.Join(dir, "escape"), 0o755); err != nil {
-			return err
-		}
-	} else {
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, "escape"), "./testdata/escape")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("building testdata/escape: %v: %s", err, out)
-		}
+		return nooktest.CopyFile(pre, filepath.Join(dir, "escape"), 0o755)
 	}
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		return err
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet != "busybox" {
-			os.Symlink("busybox", filepath.Join(dir, "bin", applet))
-		}
-	}
-	os.Chmod(filepath.Join(dir, "tmp"), 0o1777)
-	files := map[string]string{
-		"etc/passwd":       "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-		"etc/group":        "root:x:0:\nnogroup:x:65534:\n",
-		"CONTAINER_MARKER": "inside\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			return err
-		}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "escape"), "./testdata/escape")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building testdata/escape: %v: %s", err, out)
 	}
 	return nil
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, mode)
 }
 
 var seq atomic.Int64
@@ -307,9 +274,9 @@ func (e *env) cleanup() {
 	}
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	if strings.Contains(string(mi), e.dir) {
-		e.t.Errorf("mounts under %s left behind:\n%s", e.dir, grepLines(string(mi), e.dir))
+		e.t.Errorf("mounts under %s left behind:\n%s", e.dir, nooktest.GrepLines(string(mi), e.dir))
 	}
-	for _, p := range cgroupDirs(e.id) {
+	for _, p := range nooktest.CgroupDirs(e.id) {
 		if _, err := os.Stat(p); err == nil {
 			e.t.Errorf("cgroup %s left behind", p)
 		}
@@ -317,31 +284,6 @@ func (e *env) cleanup() {
 	if err := exec.Command("/bin/true").Run(); err != nil {
 		e.t.Errorf("the host cannot start /bin/true after the test: %v", err)
 	}
-}
-
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// cgroupDirs lists where the default cgroup of id would be, on v1 and v2.
-func cgroupDirs(id string) []string {
-	dirs := []string{filepath.Join("/sys/fs/cgroup/nook", id)}
-	for _, c := range []string{"memory", "pids", "cpu", "cpuset", "blkio", "devices", "freezer"} {
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, "nook", id))
-	}
-	return dirs
-}
-
-// cgroup2 reports whether the host runs the unified hierarchy.
-func cgroup2() bool {
-	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
-	return err == nil
 }
 
 // variants runs f once with the default spec and once with Docker's

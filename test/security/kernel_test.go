@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 // TestKernelModule loads a kernel module from inside. busybox insmod calls
@@ -17,7 +19,7 @@ func TestKernelModule(t *testing.T) {
 		mods, _ := filepath.Glob("/lib/modules/*/kernel/drivers/net/dummy.ko*")
 		mod := "/module.ko"
 		if len(mods) > 0 && !strings.HasSuffix(mods[0], ".xz") && !strings.HasSuffix(mods[0], ".zst") {
-			copyFile(mods[0], filepath.Join(e.rootfs, "module.ko"), 0o644)
+			nooktest.CopyFile(mods[0], filepath.Join(e.rootfs, "module.ko"), 0o644)
 		} else {
 			os.WriteFile(filepath.Join(e.rootfs, "module.ko"), []byte("\x7fELF not really a module"), 0o644)
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 // hostMarker puts a file at the host's / for the length of the test: a
@@ -65,7 +67,7 @@ func TestChrootEscape(t *testing.T) {
 		m := hostMarker(t)
 		jail := filepath.Join(e.rootfs, "jail/bin")
 		os.MkdirAll(jail, 0o755)
-		copyFile(busybox, filepath.Join(jail, "busybox"), 0o755)
+		nooktest.CopyFile(busybox, filepath.Join(jail, "busybox"), 0o755)
 		os.WriteFile(filepath.Join(e.rootfs, "jail/JAIL_MARKER"), nil, 0o644)
 		r := e.writable().sh(`
 /escape chroot

@@ -25,6 +25,9 @@ VM_PKGS ?= $(shell $(GO) list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.Impo
 # The engine tests the VM lane runs (single commands are 30-70x slower there than on the host):
 # the ones whose behaviour depends on the cgroup version or the kernel.
 VM_ENGINE_TESTS ?= ^(TestPullRun|TestLimits|TestMemoryOOM|TestRunTTY|TestExec|TestLogs|TestStats|TestRestartOnFailure|TestKilledMonitor)$$
+# The network tests it runs: published ports, masquerade, recovery (the rest is kernel-version
+# independent and slow there).
+VM_NETWORK_TESTS ?= ^(TestPublishedPort|TestMasquerade|TestContainerCrashed)$$
 # Upper bound for the one VM boot of test-v2 (seconds; everything runs ~10x slower there), and
 # its memory: the VM's writable layers (/tmp, and writes anywhere else) live in it too.
 VM_TIMEOUT ?= 1800
@@ -90,11 +93,11 @@ test-interop: build
 # them all: hack/vm-tests.sh reads bin/vmtests.list ("binary package-dir" lines).
 test-v2: build
 	rm -f bin/*.test bin/vmtests.list
-	@set -e; for p in ./test/integration ./test/security ./test/engine $(VM_PKGS); do \
+	@set -e; for p in ./test/integration ./test/security ./test/engine ./test/network $(VM_PKGS); do \
 		d=$${p#./}; b=bin/$$(echo "$$d" | tr / -).test; \
 		[ "$$d" = test/integration ] && b=bin/integration.test; \
 		echo "$(GO) test -c -o $$b $$p"; $(GO) test -c -o $$b $$p; \
-		run=; [ "$$d" = test/engine ] && run='$(VM_ENGINE_TESTS)'; \
+		run=; [ "$$d" = test/engine ] && run='$(VM_ENGINE_TESTS)'; [ "$$d" = test/network ] && run='$(VM_NETWORK_TESTS)'; \
 		if [ -f "$$b" ]; then echo "$$b $$d $$run" >> bin/vmtests.list; fi; \
 	done
 	VM_TEST_TIMEOUT=$(VM_TEST_TIMEOUT) VMLANE_ENV=VM_TEST_TIMEOUT VMLANE_TIMEOUT=$(VM_TIMEOUT) \

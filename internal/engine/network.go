@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,15 @@ func (e *Engine) Network() (*network.Manager, error) {
 	if v := os.Getenv("NOOK_NETWORK_ROOT"); v != "" {
 		root = v
 	}
-	m, err := network.Open(root, e.log)
+	var opts []network.Option
+	if v := os.Getenv("NOOK_BRIDGE_SUBNET"); v != "" {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid NOOK_BRIDGE_SUBNET %q: want CIDR notation like 10.77.0.0/16", v)
+		}
+		opts = append(opts, network.WithDefaultSubnet(p))
+	}
+	m, err := network.Open(root, e.log, opts...)
 	if err != nil {
 		return nil, err
 	}

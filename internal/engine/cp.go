@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+
+	"github.com/nook-containers/nook/internal/image/rootfs"
 )
 
 // Copy copies between a container and the host (`nook cp`): from the
@@ -105,8 +108,12 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 	return errors.Join(err, out.Close())
 }
 
-// Prune removes every container that is not running.
+// Prune removes every container that is not running, and what a create
+// killed part-way left: a directory with no container.json (it is not a
+// container yet), once it is a minute old so that no create is still
+// filling it.
 func (e *Engine) Prune() ([]string, error) {
+	e.pruneHalfCreated()
 	all, err := e.List()
 	if err != nil {
 		return nil, err
@@ -133,4 +140,28 @@ func (e *Engine) ImageInUse(id string) bool {
 		}
 	}
 	return false
+}
+
+func (e *Engine) pruneHalfCreated() {
+	unlock, err := e.lock()
+	if err != nil {
+		return
+	}
+	defer unlock()
+	entries, _ := os.ReadDir(filepath.Join(e.root, "containers"))
+	for _, ent := range entries {
+		dir := e.containerDir(ent.Name())
+		if _, err := os.Stat(filepath.Join(dir, "container.json")); err == nil {
+			continue
+		}
+		info, err := ent.Info()
+		if err != nil || time.Since(info.ModTime()) < time.Minute {
+			continue
+		}
+		if err := rootfs.Unmount(filepath.Join(dir, "bundle", "rootfs")); err != nil {
+			continue
+		}
+		e.log.Debug("removing a half-created container", "dir", dir)
+		os.RemoveAll(dir)
+	}
 }

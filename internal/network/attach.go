@@ -196,7 +196,9 @@ func (m *Manager) detach(s *netState, containerID string) error {
 	return m.syncRelatedDNS(containerID, s)
 }
 
-// DetachAll detaches a container from every network it is on.
+// DetachAll detaches a container from every network it is on. It also
+// removes what an Attach killed before saving its lease left: the
+// container's port rules, and a DNS server started for it alone.
 func (m *Manager) DetachAll(containerID string) error {
 	return m.locked(func() error {
 		all, err := m.loadAll()
@@ -205,8 +207,17 @@ func (m *Manager) DetachAll(containerID string) error {
 		}
 		var errs []error
 		for _, s := range all {
-			if err := m.detach(s, containerID); err != nil {
-				errs = append(errs, fmt.Errorf("detaching container %s from network %s: %w", containerID, s.Name, err))
+			if _, member := s.Members[containerID]; member {
+				if err := m.detach(s, containerID); err != nil {
+					errs = append(errs, fmt.Errorf("detaching container %s from network %s: %w", containerID, s.Name, err))
+				}
+				continue
+			}
+			if err := m.removePortRules(containerID, s.Name); err != nil {
+				errs = append(errs, err)
+			}
+			if len(s.Members) == 0 {
+				errs = append(errs, m.syncDNS(s)) // stops a server with no members
 			}
 		}
 		return errors.Join(errs...)

@@ -70,8 +70,11 @@ vet:
 fuzz:
 	hack/fuzz.sh
 
+# Two runs, not one: go test runs packages in parallel, and the integration tests compare the
+# host's mount table before and after, while internal/image/rootfs's tests mount overlays.
 test-root: build
-	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/integration/ ./internal/...
+	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./test/integration/
+	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 15m -v ./internal/...
 
 # The engine: bin/nook pulling from a docker-registry on loopback, running, logging, stopping.
 test-engine: build

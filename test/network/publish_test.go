@@ -87,3 +87,17 @@ func errString(err error) string {
 	}
 	return " " + err.Error()
 }
+
+// NOOK_BRIDGE_SUBNET chooses the default network's subnet when nook first
+// makes it.
+func TestBridgeSubnet(t *testing.T) {
+	t.Setenv("NOOK_BRIDGE_SUBNET", "10.99.7.0/24")
+	h := newHost(t)
+	h.runD("sub", image, "sleep", "1000")
+	ns := h.inspect("sub").NetworkSettings
+	ip, err := netip.ParseAddr(ns.IPAddress)
+	if err != nil || !netip.MustParsePrefix("10.99.7.0/24").Contains(ip) || ns.Gateway != "10.99.7.1" {
+		t.Errorf("with NOOK_BRIDGE_SUBNET=10.99.7.0/24: address %q gateway %q", ns.IPAddress, ns.Gateway)
+	}
+	h.must("rm", "-f", "sub")
+}

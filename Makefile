@@ -21,10 +21,8 @@ PROBE := $(BIN)/probe
 
 # Test packages compiled for the cgroup v2 VM lane (test-v2), besides test/integration:
 # every package under internal/ that has tests. Override with VM_PKGS='./internal/x ./internal/y'.
-# Not internal/image/rootfs and internal/image/archive: their unit tests fail on the VM's kernel
-# 6.1 with its tmpfs /tmp (overlay mounted through the new mount API and user xattrs on tmpfs;
-# under investigation) while the engine tests that mount real rootfs there pass.
-VM_SKIP_PKGS ?= ./internal/image/rootfs ./internal/image/archive
+# Packages to leave out of the VM lane (none today).
+VM_SKIP_PKGS ?=
 VM_PKGS ?= $(filter-out $(VM_SKIP_PKGS),$(shell $(GO) list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./internal/... 2>/dev/null | sed 's|^github.com/nook-containers/nook/|./|'))
 # The engine tests the VM lane runs (single commands are 30-70x slower there than on the host):
 # the ones whose behaviour depends on the cgroup version or the kernel.

@@ -161,6 +161,11 @@ func (r Reference) Familiar() string {
 	if r.Registry != defaultRegistry {
 		return r.String()
 	}
+	// "docker.io/foo.bar/x" must keep its registry: "foo.bar/x" would
+	// name the registry foo.bar.
+	if first, _, _ := strings.Cut(r.Repository, "/"); strings.ContainsAny(first, ".:") || first == "localhost" {
+		return r.String()
+	}
 	f := Reference{Repository: r.Repository, Tag: r.Tag, Digest: r.Digest}
 	if rest, ok := strings.CutPrefix(r.Repository, officialRepoPath); ok && !strings.Contains(rest, "/") {
 		f.Repository = rest

@@ -96,6 +96,16 @@ func mountOverlayFS(lowers []string, upper, work, target string, log *slog.Logge
 		return fmt.Errorf("mounting overlay on %s: %s: %w%s", target, step, err, msg)
 	}
 
+	// Before Linux 6.5 overlayfs has no parameter parser of its own: the
+	// kernel's legacy context takes any key and fails only at create, so
+	// "lowerdir+" would pass here and be refused there (and a probe would
+	// wrongly conclude that overlayfs does not work). A key no filesystem
+	// knows tells the two apart.
+	if err := unix.FsconfigSetString(fsfd, "nook-probe", "1"); err == nil {
+		return errNoNewAPI
+	}
+	kernelMessages(fsfd) // the refusal of the probe key
+
 	for i := len(lowers) - 1; i >= 0; i-- {
 		if err := unix.FsconfigSetString(fsfd, "lowerdir+", lowers[i]); err != nil {
 			if i == len(lowers)-1 && errors.Is(err, unix.EINVAL) && strings.Contains(kernelMessages(fsfd), "nknown parameter") {

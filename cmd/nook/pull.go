@@ -35,14 +35,9 @@ func pullImage(g *globals, ref string, o pullOpts) error {
 	if !o.quiet {
 		po.Progress, po.Terminal = os.Stderr, term.IsTerminal(int(os.Stderr.Fd()))
 	}
-	img, err := store.Pull(ctx, ref, po)
-	if err != nil {
-		return err
-	}
-	if !o.quiet {
-		fmt.Fprintf(os.Stderr, "Digest: %s\nStatus: image is up to date for %s\n", img.Digest, ref)
-	}
-	return nil
+	// Pull itself reports the digest and status, as Docker's last lines.
+	_, err = store.Pull(ctx, ref, po)
+	return err
 }
 
 func pullCmd(g *globals) *cobra.Command {

@@ -77,6 +77,11 @@ func (s *Store) Tag(src, dst string) error {
 	if r.Digest != "" {
 		return fmt.Errorf("tagging %s: refusing to create a tag with a digest reference: %s", src, dst)
 	}
+	if isDefault(src) {
+		if _, err := s.EnsureDefault(); err != nil {
+			return err
+		}
+	}
 	return s.update(func(st *state) error {
 		rec, err := st.resolve(src)
 		if err != nil {

@@ -78,7 +78,10 @@ func parsePath(cgroupsPath, id string) (cgroupPath, error) {
 		// Destroy would then remove every empty cgroup below it.
 		return cgroupPath{}, fmt.Errorf("cgroups path %q: names the root cgroup, not one for the container", cgroupsPath)
 	}
-	return cgroupPath{rel: rel, relative: !strings.HasPrefix(cgroupsPath, "/")}, nil
+	abs := strings.HasPrefix(cgroupsPath, "/")
+	// The default's own form given explicitly (nook's engine names it, so
+	// that it finds the cgroup with any runtime): the same parent to tidy.
+	return cgroupPath{rel: rel, relative: !abs, isDefault: abs && rel == defaultParent+"/"+id}, nil
 }
 
 // under returns the path inside the hierarchy of controller key ("" for

@@ -14,6 +14,9 @@ func TestParsePath(t *testing.T) {
 		wantErr string
 	}{
 		{"", "web", cgroupPath{rel: "/nook/web", isDefault: true}, ""},
+		{"/nook/web", "web", cgroupPath{rel: "/nook/web", isDefault: true}, ""},
+		{"/nook/other", "web", cgroupPath{rel: "/nook/other"}, ""},
+		{"nook/web", "web", cgroupPath{rel: "/nook/web", relative: true}, ""},
 		{"", "a/b", cgroupPath{}, "cannot name a cgroup"},
 		{"", "..", cgroupPath{}, "cannot name a cgroup"},
 		{"/machine/web", "web", cgroupPath{rel: "/machine/web"}, ""},

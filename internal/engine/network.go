@@ -128,7 +128,9 @@ func (e *Engine) setupNetwork(c *Container) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e.teardownNetwork(c)        // leftovers of a crashed monitor
+	if _, err := os.Stat(m.NetnsPath(c.ID)); err == nil {
+		e.teardownNetwork(c) // leftovers of a crashed monitor
+	}
 	ns, err := m.NewNetns(c.ID) // lo is up in it, also for --network none
 	if err != nil {
 		return "", err

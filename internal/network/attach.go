@@ -206,18 +206,24 @@ func (m *Manager) DetachAll(containerID string) error {
 			return err
 		}
 		var errs []error
+		member := false
 		for _, s := range all {
-			if _, member := s.Members[containerID]; member {
+			if _, ok := s.Members[containerID]; ok {
+				member = true
 				if err := m.detach(s, containerID); err != nil {
 					errs = append(errs, fmt.Errorf("detaching container %s from network %s: %w", containerID, s.Name, err))
 				}
-				continue
 			}
-			if err := m.removePortRules(containerID, s.Name); err != nil {
-				errs = append(errs, err)
-			}
+		}
+		if member {
+			return errors.Join(errs...)
+		}
+		// No lease: maybe an Attach killed before saving it. One pass over
+		// the rules, and DNS servers left with no members.
+		errs = append(errs, m.removePortRules(containerID, ""))
+		for _, s := range all {
 			if len(s.Members) == 0 {
-				errs = append(errs, m.syncDNS(s)) // stops a server with no members
+				errs = append(errs, m.syncDNS(s))
 			}
 		}
 		return errors.Join(errs...)

@@ -316,6 +316,7 @@ func (m *Manager) addPortRules(s *netState, mb *member) error {
 }
 
 // removePortRules deletes the port rules of a container on a network.
+// network "" means on every network.
 func (m *Manager) removePortRules(containerID, network string) error {
 	n, err := m.nft()
 	if err != nil {
@@ -325,7 +326,11 @@ func (m *Manager) removePortRules(containerID, network string) error {
 		return err
 	}
 	tag := portTag(containerID, network)
-	if err := n.deleteTagged(chainHostports, func(t string) bool { return t == tag }); err != nil {
+	match := func(t string) bool { return t == tag }
+	if network == "" { // any network
+		match = func(t string) bool { id, _, ok := parsePortTag(t); return ok && id == containerID }
+	}
+	if err := n.deleteTagged(chainHostports, match); err != nil {
 		return err
 	}
 	return n.flush("unpublishing ports of container " + containerID)

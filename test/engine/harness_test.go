@@ -40,7 +40,25 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	enabled = true
-	os.Exit(m.Run())
+	// Networks are the host's (/run/nook/network): when nook had none
+	// before, remove what the tests made (the default bridge nook0 and
+	// nook's nftables table) afterwards.
+	fresh := true
+	if ents, err := os.ReadDir("/run/nook/network/networks"); err == nil && len(ents) > 0 {
+		fresh = false
+	}
+	code := m.Run()
+	if fresh {
+		tmp, err := os.MkdirTemp("", "nook-engine-reset-")
+		if err == nil {
+			if out, err := exec.Command(nookBin, "--root", filepath.Join(tmp, "root"), "system", "reset", "-f").CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "engine: removing the networks the tests made: %v: %s\n", err, out)
+				code = 1
+			}
+			os.RemoveAll(tmp)
+		}
+	}
+	os.Exit(code)
 }
 
 // engine is one test's nook: its own --root and temp dir.

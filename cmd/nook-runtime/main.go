@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 
 	"github.com/spf13/cobra"
@@ -88,7 +89,7 @@ func newRootCmd(g *globals) *cobra.Command {
 	}
 	root.SetVersionTemplate(versionText())
 	f := root.PersistentFlags()
-	f.StringVar(&g.root, "root", runtime.DefaultRoot, "directory for container state")
+	f.StringVar(&g.root, "root", defaultRoot(), "directory for container state")
 	f.StringVar(&g.logPath, "log", "", "log file (default: stderr)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&g.debug, "debug", false, "trace every kernel-level step (same as --log-level debug)")
@@ -101,6 +102,15 @@ func newRootCmd(g *globals) *cobra.Command {
 		deleteCmd(g), listCmd(g), specCmd(g), versionCmd(), psCmd(g), pauseCmd(g), resumeCmd(g), updateCmd(g), eventsCmd(g), featuresCmd())
 	root.AddCommand(execCmd(g))
 	return root
+}
+
+// defaultRoot is --root's default: as with runc, an unprivileged user's
+// state goes under $XDG_RUNTIME_DIR, a directory of their own.
+func defaultRoot() string {
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" && os.Geteuid() != 0 {
+		return filepath.Join(dir, "nook-runtime")
+	}
+	return runtime.DefaultRoot
 }
 
 // setup opens the log and builds the logger every command uses.

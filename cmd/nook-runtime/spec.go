@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
@@ -69,6 +70,45 @@ func defaultSpec() *specs.Spec {
 	}
 }
 
+// toRootless turns s into a spec an unprivileged user can run, as runc's
+// specconv.ToRootless does: a user namespace that maps the user's own uid
+// and gid to root (the one mapping an unprivileged process may write), no
+// network namespace (a rootless user could not configure one, and sysfs can
+// then not be mounted either: /sys is bound from the host instead), no
+// uid=/gid= mount options (those ids are not mapped), and no resources
+// (an unprivileged user usually has no cgroup to set them in).
+func toRootless(s *specs.Spec, uid, gid int) {
+	var ns []specs.LinuxNamespace
+	for _, n := range s.Linux.Namespaces {
+		if n.Type != specs.NetworkNamespace && n.Type != specs.UserNamespace {
+			ns = append(ns, n)
+		}
+	}
+	s.Linux.Namespaces = append(ns, specs.LinuxNamespace{Type: specs.UserNamespace})
+	s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(uid), Size: 1}}
+	s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(gid), Size: 1}}
+	var mounts []specs.Mount
+	for _, m := range s.Mounts {
+		if filepath.Clean(m.Destination) == "/sys" {
+			mounts = append(mounts, specs.Mount{
+				Destination: "/sys", Type: "none", Source: "/sys",
+				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"},
+			})
+			continue
+		}
+		var opts []string
+		for _, o := range m.Options {
+			if !strings.HasPrefix(o, "uid=") && !strings.HasPrefix(o, "gid=") {
+				opts = append(opts, o)
+			}
+		}
+		m.Options = opts
+		mounts = append(mounts, m)
+	}
+	s.Mounts = mounts
+	s.Linux.Resources = nil
+}
+
 func specCmd(g *globals) *cobra.Command {
 	var bundle string
 	var rootless bool
@@ -77,16 +117,17 @@ func specCmd(g *globals) *cobra.Command {
 		Short: "write a default config.json into the bundle",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if rootless {
-				return errors.New("spec --rootless is not supported yet")
-			}
 			path := filepath.Join(bundle, "config.json")
 			if _, err := os.Stat(path); err == nil {
 				return fmt.Errorf("file %s exists: remove it first", path)
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			data, err := json.MarshalIndent(defaultSpec(), "", "\t")
+			s := defaultSpec()
+			if rootless {
+				toRootless(s, os.Geteuid(), os.Getegid())
+			}
+			data, err := json.MarshalIndent(s, "", "\t")
 			if err != nil {
 				return err
 			}

@@ -116,7 +116,7 @@ func (e *Engine) Create(o CreateOptions) (*Container, error) {
 		return nil, err
 	}
 	// container.json last: its presence is what makes the container exist.
-	if err := writeJSON(filepath.Join(dir, "container.json"), c); err != nil {
+	if err := writeJSON(filepath.Join(dir, "container.json"), c, true); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -164,7 +164,7 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 		// valid 1.0.2 apart from optional newer fields they ignore.
 		spec.Version = "1.0.2-dev"
 	}
-	if err := writeJSON(filepath.Join(bundle, "config.json"), spec); err != nil {
+	if err := writeJSON(filepath.Join(bundle, "config.json"), spec, false); err != nil {
 		return fail(err)
 	}
 	e.rt.delete(c.ID, true) // a leftover of a crashed monitor

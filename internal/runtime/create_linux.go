@@ -49,6 +49,9 @@ type CreateOpts struct {
 	Stdio [3]*os.File
 
 	console *os.File // the socket handed to init; see consoleSockets
+	// idmapped are the detached idmapped mounts for init, by mount index;
+	// see idmapSources.
+	idmapped map[int]*os.File
 }
 
 // LoadSpec reads and validates bundle/config.json.
@@ -108,13 +111,24 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	if err := checkLSM(spec); err != nil {
 		return nil, err
 	}
+	if err := checkRootless(spec.Linux); err != nil {
+		return nil, err
+	}
+	// The filter is built now, so that a bad profile is a create-time
+	// error before anything exists, and init only has to load it.
+	var filter *seccomp.Program
 	if spec.Linux.Seccomp != nil {
-		// Compile now so that a bad profile is a create-time error, before
-		// anything exists; init compiles it again where it loads it.
-		if err := seccomp.Check(spec.Linux.Seccomp, log); err != nil {
+		if filter, err = seccomp.Build(spec.Linux.Seccomp, seccompCache(root), log); err != nil {
 			return nil, fmt.Errorf("config.json: linux.seccomp: %w", err)
 		}
 	}
+
+	// Idmapped mounts are made before anything exists: a bad mapping
+	// leaves nothing behind.
+	if o.idmapped, err = idmapSources(spec, bundle, log); err != nil {
+		return nil, err
+	}
+	defer closeFiles(o.idmapped)
 
 	if err := os.MkdirAll(root, 0o711); err != nil {
 		return nil, fmt.Errorf("making state root: %w", err)
@@ -177,7 +191,13 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	if err := cg.Create(effectiveResources(spec.Linux)); err != nil {
-		return nil, err
+		if !rootlessCgroup(err, spec.Linux) {
+			return nil, rootlessCgroupError(err)
+		}
+		log.Debug("no cgroup for a rootless container without resources", "error", err)
+		cg.Destroy()
+		cg = noCgroup{}
+		c.State.NoCgroup = true
 	}
 	fifo := filepath.Join(dir, fifoName)
 	if err := unix.Mkfifo(fifo, 0o622); err != nil {
@@ -192,10 +212,17 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		CgroupPaths: cg.Paths(), Cgroup2: cgroups.DetectMode() == cgroups.Unified,
 		NewUserNS: ownsNamespace(spec.Linux, specs.UserNamespace),
 		NoPivot:   o.NoPivot, Debug: o.Debug, JSONLog: o.JSONLog, PreserveFDs: o.PreserveFDs,
-		NoNewKeyring: o.NoNewKeyring,
+		NoNewKeyring: o.NoNewKeyring, Seccomp: filter,
 	}
+	// Where init enters its cgroup. Without a memory limit, as early as
+	// possible: cloned straight into it on v2 (no cgroup.procs write to pay
+	// for), moved right after clone on v1 (the write, up to an RCU grace
+	// period, overlaps init's start-up). With one, init asks to join once
+	// its Go runtime is up, so that the limit counts the container's memory
+	// and not the runtime's (see initproc.MsgJoinCgroup).
+	late := memoryLimited(spec.Linux)
 	cgroupDir := ""
-	if cgroups.DetectMode() == cgroups.Unified {
+	if cgroups.DetectMode() == cgroups.Unified && !late {
 		cgroupDir = cg.Paths()[""]
 	}
 	p, err := startInit(spec, dir, cgroupDir, o, log)
@@ -204,18 +231,20 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	}
 	cmd, initPid = p.cmd, p.pid
 	defer p.sock.Close()
-	if !p.inCgroup {
+	if !p.inCgroup && !late {
 		if err := cg.Apply(p.pid); err != nil {
 			return nil, err
 		}
 	}
+	boot.JoinCgroup = late
+	boot.IDMapFDs = p.idmapFDs
 	hookState := c.State.State
 	hookState.Pid = p.pid
 	boot.State = &hookState
 	if err := p.conn.Send(initproc.Message{Type: initproc.MsgBootstrap, Bootstrap: boot}); err != nil {
 		return nil, err
 	}
-	if err := waitReady(p, spec, &c.State.State, log); err != nil {
+	if err := waitReady(p, cg, spec, &c.State.State, log); err != nil {
 		return nil, err
 	}
 
@@ -241,9 +270,11 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 
 // waitReady reads init's messages until it is ready, running the
 // createRuntime hooks when it asks.
-func waitReady(p *initProcess, spec *specs.Spec, st *specs.State, log *slog.Logger) error {
+func waitReady(p *initProcess, cg cgroups.Manager, spec *specs.Spec, st *specs.State, log *slog.Logger) error {
 	for {
-		m, err := p.conn.Recv()
+		agentState := *st // for a seccomp agent, if init has a listener
+		agentState.Pid = p.pid
+		m, err := recvForwarding(p.conn, p.pid, spec.Linux.Seccomp, agentState)
 		switch {
 		case errors.Is(err, io.EOF):
 			return errors.New("container init exited before it was ready")
@@ -253,6 +284,13 @@ func waitReady(p *initProcess, spec *specs.Spec, st *specs.State, log *slog.Logg
 			return &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
 		case m.Type == initproc.MsgReady:
 			return nil
+		case m.Type == initproc.MsgJoinCgroup:
+			if err := cg.Apply(p.pid); err != nil {
+				return err
+			}
+			if err := p.conn.Send(initproc.Message{Type: initproc.MsgContinue}); err != nil {
+				return err
+			}
 		case m.Type == initproc.MsgCreateRuntime:
 			st.Pid = p.pid
 			//nolint:staticcheck // Prestart is deprecated but still honoured.
@@ -279,3 +317,16 @@ func ownsNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
 	}
 	return false
 }
+
+// memoryLimited reports whether the spec limits memory (or memory+swap).
+func memoryLimited(l *specs.Linux) bool {
+	if l.Resources == nil || l.Resources.Memory == nil {
+		return false
+	}
+	m := l.Resources.Memory
+	return (m.Limit != nil && *m.Limit > 0) || (m.Swap != nil && *m.Swap > 0)
+}
+
+// seccompCache is where built seccomp programs are kept under a state root:
+// "@" is not allowed in a container id, so it is never a container's dir.
+func seccompCache(root string) string { return filepath.Join(root, "@cache", "seccomp") }

@@ -15,17 +15,17 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/nook-containers/nook/internal/runtime/cgroups"
 	"github.com/nook-containers/nook/internal/runtime/initproc"
 	"github.com/nook-containers/nook/internal/runtime/nsenter"
+	"github.com/nook-containers/nook/internal/runtime/seccomp"
 )
 
 // ExecOpts describe a process to run in a running container.
 type ExecOpts struct {
 	// Process, when set (exec --process FILE), is the process as is; the
-	// container's capabilities, rlimits and no_new_privs fill what it
-	// leaves unset. When nil, the process is the container's
-	// config.json process with Args and the overrides below.
+	// container's capabilities, rlimits, scheduler, ioPriority and
+	// no_new_privs fill what it leaves unset. When nil, the process is the
+	// container's config.json process with Args and the overrides below.
 	Process *specs.Process
 
 	Args           []string
@@ -102,9 +102,15 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 	if o.PreserveFDs < 0 {
 		return nil, errors.New("--preserve-fds must not be negative")
 	}
-	proc, filter, err := c.execProcess(o)
+	proc, linux, err := c.execProcess(o)
 	if err != nil {
 		return nil, err
+	}
+	var filter *seccomp.Program
+	if linux.Seccomp != nil {
+		if filter, err = seccomp.Build(linux.Seccomp, seccompCache(filepath.Dir(c.dir)), log); err != nil {
+			return nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
 	}
 	remote, local, err := consoleSockets(proc.Terminal, o.ConsoleSocket, !o.Detach)
 	if err != nil {
@@ -121,7 +127,7 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 		return nil, err
 	}
 
-	exe, err := sealedSelf()
+	exe, err := sealedSelf(c.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +153,7 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 		fds.Console = 3 + len(extra)
 		extra = append(extra, remote)
 	}
-	// As in startInit: exec the memfd by a path whose fd is above every fd
+	// As in startInit: exec the sealed binary by a path whose fd is above every fd
 	// the child is given.
 	high, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 3+len(extra)+16)
 	if err != nil {
@@ -165,7 +171,7 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 		ExtraFiles:  extra,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
-	log.Debug("exec: start", "join", fmt.Sprint(joins), "exe", "memfd (sealed copy of nook-runtime)")
+	log.Debug("exec: start", "join", fmt.Sprint(joins), "exe", exe.Name())
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting the exec process: %w", err)
 	}
@@ -196,18 +202,19 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 		p.Pid = m.Pid
 	}
 	log.Debug("exec: process started", "pid", p.Pid)
-	cg, err := cgroups.New(c.State.CgroupsPath, c.ID, log)
+	cg, err := c.cgroup(log)
 	if err != nil {
 		return nil, err
 	}
 	if err := cg.Apply(p.Pid); err != nil {
 		return nil, err
 	}
-	boot := &initproc.ExecBootstrap{ID: c.ID, Process: proc, Seccomp: filter, PreserveFDs: o.PreserveFDs,
-		Debug: o.Debug, JSONLog: o.JSONLog}
+	boot := &initproc.ExecBootstrap{ID: c.ID, Process: proc, Seccomp: filter, Personality: linux.Personality,
+		PreserveFDs: o.PreserveFDs, Debug: o.Debug, JSONLog: o.JSONLog}
 	serr := conn.Send(initproc.Message{Type: initproc.MsgExec, Exec: boot})
 	// A failed send is most likely nsenter's error exit: read its report.
-	m, rerr := conn.Recv()
+	// A seccomp listener (linux.seccomp.listenerPath) comes on the way.
+	m, rerr := recvForwarding(conn, p.Pid, linux.Seccomp, c.State.State)
 	switch {
 	case rerr == nil && m.Type == initproc.MsgError:
 		return nil, &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
@@ -223,7 +230,7 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 	// The process's end of the sync socket is close-on-exec: EOF says
 	// execve succeeded, so that the program runs when Exec returns (exec
 	// -d, --pid-file); an error message says it did not.
-	switch m, err := conn.Recv(); {
+	switch m, err := recvForwarding(conn, p.Pid, linux.Seccomp, c.State.State); {
 	case err == nil && m.Type == initproc.MsgError:
 		return nil, &ExitError{Code: m.ExitCode, Err: errors.New(m.Error)}
 	case err == nil:
@@ -242,9 +249,10 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 
 // execProcess builds the complete process to run from the options and the
 // container's config.json (read now, from the bundle, as runc reads its
-// saved config), and returns the container's seccomp profile with it: an
-// exec'd process gets the same filter, or exec would be a way around it.
-func (c *Container) execProcess(o ExecOpts) (*specs.Process, *specs.LinuxSeccomp, error) {
+// saved config), and returns the container's linux section with it (never
+// nil): an exec'd process gets the same seccomp filter, or exec would be a
+// way around it, and the same personality.
+func (c *Container) execProcess(o ExecOpts) (*specs.Process, *specs.Linux, error) {
 	data, err := os.ReadFile(filepath.Join(c.State.Bundle, "config.json"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the container's config.json: %w", err)
@@ -253,9 +261,9 @@ func (c *Container) execProcess(o ExecOpts) (*specs.Process, *specs.LinuxSeccomp
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, nil, fmt.Errorf("parsing the container's config.json: %w", err)
 	}
-	var filter *specs.LinuxSeccomp
-	if spec.Linux != nil {
-		filter = spec.Linux.Seccomp
+	linux := spec.Linux
+	if linux == nil {
+		linux = &specs.Linux{}
 	}
 	base := spec.Process
 	if base == nil {
@@ -269,6 +277,12 @@ func (c *Container) execProcess(o ExecOpts) (*specs.Process, *specs.LinuxSeccomp
 		}
 		if len(p.Rlimits) == 0 {
 			p.Rlimits = base.Rlimits
+		}
+		if p.Scheduler == nil {
+			p.Scheduler = base.Scheduler
+		}
+		if p.IOPriority == nil {
+			p.IOPriority = base.IOPriority
 		}
 		p.NoNewPrivileges = p.NoNewPrivileges || base.NoNewPrivileges
 	} else {
@@ -308,7 +322,7 @@ func (c *Container) execProcess(o ExecOpts) (*specs.Process, *specs.LinuxSeccomp
 	if err := validateProcess(&p); err != nil {
 		return nil, nil, fmt.Errorf("exec: %w", err)
 	}
-	return &p, filter, nil
+	return &p, linux, nil
 }
 
 // namespacesToJoin lists the container init's namespaces that are not

@@ -12,9 +12,9 @@ import (
 
 // mountOptions are the mount options initproc's parser acts on
 // (initproc/mountopts.go: mountFlagOptions, propagationOptions,
-// recursiveOptions). "idmap", "ridmap" and "tmpcopyup" are recognised there
-// only to be refused, so they are not claimed. A test compares this list
-// with that file.
+// recursiveOptions) plus "idmap" and "ridmap" (the runtime makes those
+// mounts: idmap_linux.go). "tmpcopyup" is recognised there only to be
+// ignored, so it is not claimed. A test compares this list with that file.
 var mountOptions = []string{
 	// mount(2) flags
 	"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
@@ -29,6 +29,8 @@ var mountOptions = []string{
 	"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
 	"rnodiratime", "rdiratime", "rnosymfollow", "rsymfollow", "rnoatime",
 	"ratime", "rrelatime", "rnorelatime", "rstrictatime", "rnostrictatime",
+	// idmapped mounts, through mount_setattr(2) MOUNT_ATTR_IDMAP
+	"idmap", "ridmap",
 }
 
 // Features describes what this build of nook-runtime implements, as the
@@ -63,7 +65,7 @@ func Features() *features.Features {
 				Enabled: &seccompBuilt,
 				Actions: []string{
 					"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-					"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+					"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
 				},
 				Operators: []string{
 					"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
@@ -78,7 +80,7 @@ func Features() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: &no},
 			Selinux:         &features.Selinux{Enabled: &no},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 		},
 	}
 }

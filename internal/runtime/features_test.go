@@ -73,13 +73,13 @@ func TestFeaturesJSON(t *testing.T) {
 	is("apparmor.enabled", f.Linux.Apparmor.Enabled, false)
 	is("selinux.enabled", f.Linux.Selinux.Enabled, false)
 	is("intelRdt.enabled", f.Linux.IntelRdt.Enabled, false)
-	is("mountExtensions.idmap.enabled", f.Linux.MountExtensions.IDMap.Enabled, false)
-	for _, o := range []string{"ro", "rbind", "rprivate", "rro", "nosymfollow"} {
+	is("mountExtensions.idmap.enabled", f.Linux.MountExtensions.IDMap.Enabled, true)
+	for _, o := range []string{"ro", "rbind", "rprivate", "rro", "nosymfollow", "idmap", "ridmap"} {
 		if !slices.Contains(f.MountOptions, o) {
 			t.Errorf("mount option %s not listed", o)
 		}
 	}
-	for _, o := range []string{"idmap", "ridmap", "tmpcopyup"} {
+	for _, o := range []string{"tmpcopyup"} {
 		if slices.Contains(f.MountOptions, o) {
 			t.Errorf("mount option %s listed but not supported", o)
 		}
@@ -125,6 +125,8 @@ func TestFeaturesMountOptionsMatchParser(t *testing.T) {
 	if len(tables) != 0 {
 		t.Fatalf("tables not found in initproc/mountopts.go: %v", tables)
 	}
+	// Recognised in parseMountOptions' switch, not in a table.
+	parsed = append(parsed, "idmap", "ridmap")
 	slices.Sort(parsed)
 	got := Features().MountOptions
 	if !slices.Equal(got, parsed) {

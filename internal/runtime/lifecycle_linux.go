@@ -99,7 +99,7 @@ func signalPid(pid int, startTime uint64, sig unix.Signal) error {
 }
 
 func (c *Container) signalAll(sig unix.Signal, log *slog.Logger) error {
-	cg, err := cgroups.New(c.State.CgroupsPath, c.ID, log)
+	cg, err := c.cgroup(log)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (c *Container) Delete(force bool, log *slog.Logger) error {
 	if (c.State.Status == specs.StateRunning || c.State.Status == StatePaused) && !force {
 		return fmt.Errorf("cannot delete container %s that is not stopped: %w", c.ID, ErrRunning)
 	}
-	cg, err := cgroups.New(c.State.CgroupsPath, c.ID, log)
+	cg, err := c.cgroup(log)
 	if err != nil {
 		return err
 	}

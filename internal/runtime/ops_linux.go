@@ -69,6 +69,9 @@ func (c *Container) Status() specs.ContainerState { return c.status() }
 
 // cgroup returns the manager of the container's cgroup.
 func (c *Container) cgroup(log *slog.Logger) (cgroups.Manager, error) {
+	if c.State.NoCgroup {
+		return noCgroup{}, nil
+	}
 	return cgroups.New(c.State.CgroupsPath, c.ID, log)
 }
 

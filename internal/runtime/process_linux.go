@@ -28,6 +28,8 @@ type initProcess struct {
 	conn *initproc.Conn
 	// inCgroup is true when init was cloned into its cgroup.
 	inCgroup bool
+	// idmapFDs are init's fd numbers of CreateOpts.idmapped, by mount index.
+	idmapFDs map[int]int
 }
 
 // nsFlags maps namespace types to their clone(2) flags.
@@ -49,12 +51,12 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 // an RCU grace period of up to ~15 ms — and charges init from its first page.
 func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.Logger) (*initProcess, error) {
 	t0 := time.Now()
-	exe, err := sealedSelf()
+	exe, err := sealedSelf(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer exe.Close()
-	log.Debug("sealed init binary", "memfd", exe.Name(), "took", time.Since(t0))
+	log.Debug("sealed init binary", "file", exe.Name(), "took", time.Since(t0))
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("making sync socket: %w", err)
@@ -83,7 +85,12 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 		fds.Console = 3 + len(extra)
 		extra = append(extra, o.console)
 	}
-	// Exec the memfd by its /proc/self/fd path. Move it above every fd the
+	idmapFDs := map[int]int{}
+	for i, f := range o.idmapped {
+		idmapFDs[i] = 3 + len(extra)
+		extra = append(extra, f)
+	}
+	// Exec the sealed binary by its /proc/self/fd path. Move it above every fd the
 	// child is given, or the child's dup2 of ExtraFiles could replace it
 	// before execve looks the path up.
 	high, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, 3+len(extra)+16)
@@ -136,7 +143,9 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 	if attr.Cloneflags&unix.CLONE_NEWUSER != 0 {
 		attr.UidMappings = idMaps(spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(spec.Linux.GIDMappings)
-		attr.GidMappingsEnableSetgroups = true
+		// Unprivileged, gid_map may only be written once setgroups(2)
+		// is denied (user_namespaces(7)); see rootless_linux.go.
+		attr.GidMappingsEnableSetgroups = !isRootless()
 		// A new user namespace does not change the child's ids: host root
 		// is unmapped there (it shows as the overflow uid, without
 		// capabilities). Become the namespace's root before execve, while
@@ -154,7 +163,7 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 		SysProcAttr: attr,
 	}
 	log.Debug("clone", "flags", cloneFlagNames(flags), "into_cgroup", cgroupDir, "uid_map", fmt.Sprint(spec.Linux.UIDMappings),
-		"gid_map", fmt.Sprint(spec.Linux.GIDMappings), "exe", "memfd (sealed copy of nook-runtime)")
+		"gid_map", fmt.Sprint(spec.Linux.GIDMappings), "exe", exe.Name())
 	if len(joins) == 0 {
 		err = cmd.Start()
 	} else {
@@ -164,7 +173,7 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 		parentSock.Close()
 		return nil, fmt.Errorf("starting container init: %w", err)
 	}
-	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, sock: parentSock, conn: initproc.NewConn(parentSock), inCgroup: cgroupDir != ""}
+	p := &initProcess{cmd: cmd, pid: cmd.Process.Pid, sock: parentSock, conn: initproc.NewConn(parentSock), inCgroup: cgroupDir != "", idmapFDs: idmapFDs}
 	if forks {
 		// nsenter forked into the pid namespace; its first process says
 		// who the init is, then exits.
@@ -193,6 +202,11 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 // user namespace it holds capabilities only there, and some kernels (6.1)
 // then refuse to enter a time namespace. Joined last, the user namespace
 // still owns everything unshared after it.
+//
+// Rootless, it is joined first: an unprivileged runtime has no privilege
+// over the other namespaces until it is in the user namespace that owns
+// them (setns(2) wants CAP_SYS_ADMIN there and, for a mount namespace,
+// CAP_SYS_CHROOT in the caller's own user namespace).
 func nsenterEnv(joins []specs.LinuxNamespace, flags uintptr, syncFD int) []string {
 	var list []string
 	var user string
@@ -204,7 +218,10 @@ func nsenterEnv(joins []specs.LinuxNamespace, flags uintptr, syncFD int) []strin
 			list = append(list, pair)
 		}
 	}
-	if user != "" {
+	switch {
+	case user != "" && isRootless():
+		list = append([]string{user}, list...)
+	case user != "":
 		list = append(list, user)
 	}
 	return []string{

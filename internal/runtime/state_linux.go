@@ -38,6 +38,9 @@ type State struct {
 	Rootfs string `json:"rootfs"`
 	// CgroupsPath is linux.cgroupsPath as given in config.json.
 	CgroupsPath string `json:"cgroupsPath"`
+	// NoCgroup is true for a rootless container that runs without a
+	// cgroup (rootless_linux.go).
+	NoCgroup bool `json:"noCgroup,omitempty"`
 	// OwnPIDNamespace is true when the container has a new pid namespace:
 	// killing its init then kills every process in it.
 	OwnPIDNamespace bool `json:"ownPidNamespace"`

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nook-containers/nook/internal/runtime/initproc"
 )
 
 var idPattern = regexp.MustCompile(`^[\w+\-.]+$`)
@@ -53,6 +55,11 @@ func Validate(s *specs.Spec) error {
 	if !ns[specs.MountNamespace] {
 		return errors.New("config.json: linux.namespaces: a mount namespace is required")
 	}
+	if s.Linux.Personality != nil {
+		if err := initproc.CheckPersonality(s.Linux.Personality); err != nil {
+			return fmt.Errorf("config.json: linux.personality: %w", err)
+		}
+	}
 	if (s.Hostname != "" || s.Domainname != "") && !ns[specs.UTSNamespace] {
 		return errors.New("config.json: hostname and domainname need a uts namespace")
 	}
@@ -96,6 +103,16 @@ func validateProcess(p *specs.Process) error {
 	}
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fmt.Errorf("config.json: process.oomScoreAdj %d is outside -1000..1000", *p.OOMScoreAdj)
+	}
+	if p.Scheduler != nil {
+		if err := initproc.CheckScheduler(p.Scheduler); err != nil {
+			return fmt.Errorf("config.json: process.scheduler: %w", err)
+		}
+	}
+	if p.IOPriority != nil {
+		if err := initproc.CheckIOPriority(p.IOPriority); err != nil {
+			return fmt.Errorf("config.json: process.ioPriority: %w", err)
+		}
 	}
 	return nil
 }

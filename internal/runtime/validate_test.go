@@ -61,6 +61,9 @@ func TestValidateFull(t *testing.T) {
 	s.Process.Env = []string{"PATH=/bin"}
 	s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 4096}}
 	s.Process.OOMScoreAdj = &adj
+	s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 5, Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
+	s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 7}
+	s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
 	s.Mounts = []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc"},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs"},
@@ -166,6 +169,30 @@ func TestValidateErrors(t *testing.T) {
 		{"device path", func(s *specs.Spec) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/x", Type: "c"}}
 		}, "linux.devices"},
+		{"scheduler policy", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FAST"}
+		}, `config.json: process.scheduler: unknown policy "SCHED_FAST"`},
+		{"scheduler nice", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedOther, Nice: 20}
+		}, "process.scheduler: nice 20 is outside -20..19"},
+		{"scheduler fifo priority", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO}
+		}, "process.scheduler: priority 0 is outside 1..99"},
+		{"scheduler deadline", func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 2e6, Deadline: 1e6}
+		}, "process.scheduler: runtime 2000000 ns is above deadline"},
+		{"ioPriority class", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_NONE"}
+		}, `config.json: process.ioPriority: unknown class "IOPRIO_CLASS_NONE"`},
+		{"ioPriority level", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8}
+		}, "process.ioPriority: priority 8 is outside 0..7"},
+		{"personality domain", func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX64"}
+		}, `config.json: linux.personality: unknown domain "LINUX64"`},
+		{"personality flags", func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
+		}, "linux.personality: flag"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := baseSpec()
@@ -201,6 +228,8 @@ func FuzzValidateJSON(f *testing.F) {
 		`"mounts":[{"destination":"x"}],"linux":{"namespaces":[{"type":"mount"},{"type":"user","path":"/proc/1/ns/user"},{"type":"time"}],` +
 		`"uidMappings":[{"containerID":0,"hostID":1,"size":1}],"timeOffsets":{"monotonic":{"secs":1}},"sysctl":{"net.x":"1"},"devices":[{"path":"/dev/x","type":"u"}]}}`))
 	f.Add([]byte(`{"ociVersion":"1.1.0","process":null,"linux":null}`))
+	f.Add([]byte(`{"ociVersion":"1.2.1","root":{"path":"r"},"process":{"args":["sh"],"cwd":"/","scheduler":{"policy":"SCHED_DEADLINE","runtime":1,"deadline":9223372036854775808,"period":1},` +
+		`"ioPriority":{"class":"IOPRIO_CLASS_RT","priority":-1}},"linux":{"namespaces":[{"type":"mount"}],"personality":{"domain":"LINUX32","flags":[""]}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s specs.Spec
 		if err := json.Unmarshal(data, &s); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nook-containers/nook/internal/runtime/seccomp"
 	"github.com/nook-containers/nook/test/nooktest"
 )
 
@@ -53,6 +54,24 @@ func TestMemoryHog(t *testing.T) {
 	r := e.run()
 	if r.code != 137 {
 		t.Errorf("memory hog under 50 MiB: want exit 137 (SIGKILL by the OOM killer), got %s", r)
+	}
+}
+
+// TestMemorySmallest: a `true` container, with Docker's default seccomp
+// profile and no_new_privs, starts and exits 0 under a 1 MiB memory limit
+// (crun's README shows it under 512 KiB where runc fails at 4 MiB). The
+// runtime's Go init must not be charged to the container: it joins its
+// cgroup only once its runtime is up, and loads a filter built by the
+// parent.
+func TestMemorySmallest(t *testing.T) {
+	for _, limit := range []int64{1 << 20, 768 << 10} {
+		e := newEnv(t).args("/bin/true")
+		e.spec.Process.NoNewPrivileges = true
+		e.spec.Linux.Seccomp = seccomp.DefaultProfile()
+		e.spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(limit)}}
+		if r := e.run(); r.code != 0 {
+			t.Errorf("true under a %d KiB memory limit: %s", limit>>10, r)
+		}
 	}
 }
 

@@ -38,6 +38,8 @@ const usage = `usage: probe [command]
   lookup NAME SERVER      the same, asking SERVER (an IPv4 address) port 53 only
   lookupall NAMES SERVER  lookup for each of NAMES (comma-separated); print
                           {NAME: {"addrs","notFound","error"}, ...}
+  sched                   print the scheduler policy and parameters, I/O priority,
+                          personality and uname machine: {"policy","nice",...}
 `
 
 // usageError is a mistake in how probe was called (exit status 2, and the
@@ -67,7 +69,7 @@ func run(args []string) error {
 	want := map[string]int{
 		"report": 0, "forkbomb": 2, "memhog": 1, "spin": 1, "sleep": 1,
 		"exit": 1, "cat": 1, "write": 2, "ls": 1, "help": 0,
-		"dial": 2, "serve": 1, "resolve": 1, "lookup": 2, "lookupall": 2,
+		"dial": 2, "serve": 1, "resolve": 1, "lookup": 2, "lookupall": 2, "sched": 0,
 	}
 	n, ok := want[cmd]
 	if !ok {
@@ -139,6 +141,8 @@ func run(args []string) error {
 			out[name] = lookup(name, args[1])
 		}
 		return printJSON(out)
+	case "sched":
+		return printJSON(schedInfo())
 	case "help":
 		fmt.Print(usage)
 	}

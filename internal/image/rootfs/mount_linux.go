@@ -67,15 +67,7 @@ func Mount(lowers []string, upper, work, target string, o Options) error {
 		}
 	}
 
-	useCopy := o.ForceCopy
-	if !useCopy && !o.ReadOnly {
-		ok, err := overlayWorks(work, log)
-		if err != nil {
-			return fmt.Errorf("mounting rootfs on %s: %w", target, err)
-		}
-		useCopy = !ok
-	}
-	if useCopy {
+	if o.ForceCopy {
 		return copyLayers(abs, target, o.ReadOnly, log)
 	}
 	if o.ReadOnly && len(abs) == 1 {
@@ -85,11 +77,28 @@ func Mount(lowers []string, upper, work, target string, o Options) error {
 		upper, work = "", ""
 	}
 	err = mountOverlay(abs, upper, work, target, log)
-	if o.ReadOnly && errors.Is(err, unix.ENODEV) {
-		log.Info("overlayfs is not available, copying the layers", "target", target)
-		return copyLayers(abs, target, true, log)
+	if err == nil || !(errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EINVAL)) {
+		return err
 	}
-	return err
+	if o.ReadOnly {
+		if errors.Is(err, unix.ENODEV) {
+			log.Info("overlayfs is not available, copying the layers", "target", target)
+			return copyLayers(abs, target, true, log)
+		}
+		return err
+	}
+	// Refused: by the kernel or the upper's filesystem (copy instead), or
+	// for these layers (an error)? A small overlay in a scratch dir next to
+	// the upper tells them apart — probed only on failure, not on every
+	// container's start.
+	ok, perr := overlayWorks(work, log)
+	if perr != nil {
+		return fmt.Errorf("mounting rootfs on %s: %w", target, perr)
+	}
+	if ok {
+		return err
+	}
+	return copyLayers(abs, target, false, log)
 }
 
 // checkDir returns the absolute form of p, which must be a directory.

@@ -61,6 +61,10 @@ func removeDefaultParent(dir string) error {
 	switch err := unix.Rmdir(dir); err {
 	case nil, unix.ENOENT, unix.EBUSY, unix.ENOTEMPTY:
 		return nil
+	case unix.EACCES, unix.EPERM:
+		// Shared with other users' containers: an unprivileged caller
+		// (rootless) may not remove it, and need not.
+		return nil
 	default:
 		return fmt.Errorf("removing cgroup %s: %w", dir, err)
 	}

@@ -11,6 +11,9 @@
 //	console_linux.go  process.terminal: a pty inside, master to the console socket
 //	paths_linux.go    masked and read-only paths, read-only root
 //	process_linux.go  hostname, sysctl, rlimits, oom score, time offsets
+//	sched_linux.go    personality, scheduler, I/O priority (sched.go checks
+//	                  and translates them; the runtime's Validate uses it)
+//	seccomp_linux.go  load the filter; a notify listener goes to the parent
 //	user_linux.go     groups, gid, uid, umask; then capabilities
 //	exec_linux.go     find the program, close stray fds, execve
 //
@@ -21,6 +24,6 @@
 //
 // `nook-runtime exec` starts the same binary, already in the container's
 // namespaces (nsenter's constructor) and cgroup; it gets an ExecBootstrap
-// instead and runs execinit_linux.go: terminal, rlimits, user, cwd,
-// capabilities, execve.
+// instead and runs execinit_linux.go: terminal, rlimits, personality,
+// scheduler and I/O priority, seccomp, user, cwd, capabilities, execve.
 package initproc

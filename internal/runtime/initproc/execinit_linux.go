@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/nook-containers/nook/internal/runtime/seccomp"
 )
 
 // execMain runs a process in an existing container (nook-runtime exec). It
@@ -56,6 +54,11 @@ func execMain(eb *ExecBootstrap, fds FDs, conn *Conn) {
 	if err := setRlimits(p.Rlimits, log); err != nil {
 		fail(err)
 	}
+	// The process's own scheduler and I/O priority (from --process, or
+	// the container's), and the container's personality.
+	if err := setProcessScheduling(p, eb.Personality, log); err != nil {
+		fail(err)
+	}
 	path, err := lookPath(p)
 	if err != nil {
 		fail(err)
@@ -64,8 +67,8 @@ func execMain(eb *ExecBootstrap, fds FDs, conn *Conn) {
 	// build and Main): without no_new_privs while we still have
 	// CAP_SYS_ADMIN, with it right before execve.
 	if eb.Seccomp != nil && !p.NoNewPrivileges {
-		if err := seccomp.Load(eb.Seccomp, log); err != nil {
-			fail(fmt.Errorf("loading the seccomp filter: %w", err))
+		if err := loadSeccomp(eb.Seccomp, conn, log); err != nil {
+			fail(err)
 		}
 	}
 	if err := setupUser(p, log); err != nil {
@@ -87,8 +90,10 @@ func execMain(eb *ExecBootstrap, fds FDs, conn *Conn) {
 		os.Exit(125)
 	}
 	if eb.Seccomp != nil && p.NoNewPrivileges {
-		if err := seccomp.Load(eb.Seccomp, log); err != nil {
-			fail(fmt.Errorf("loading the seccomp filter: %w", err))
+		// After ready: the parent keeps reading until execve (EOF), and
+		// takes a listener on the way.
+		if err := loadSeccomp(eb.Seccomp, conn, log); err != nil {
+			fail(err)
 		}
 	}
 	// The sync socket stays open: execProgram marks it close-on-exec, so

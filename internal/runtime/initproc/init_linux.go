@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/runtime/hooks"
-	"github.com/nook-containers/nook/internal/runtime/seccomp"
 	"github.com/nook-containers/nook/internal/runtime/tracelog"
 )
 
@@ -59,7 +58,12 @@ func Main() {
 		os.Exit(code)
 	}
 
-	path, err := build(b, log, func() error { return createRuntimeHooks(conn, b) })
+	if b.JoinCgroup {
+		if err := joinCgroup(conn); err != nil {
+			fail(err)
+		}
+	}
+	path, err := build(b, conn, log)
 	if err != nil {
 		fail(err)
 	}
@@ -80,10 +84,12 @@ func Main() {
 			os.Exit(125)
 		}
 	}
-	if b.Spec.Linux.Seccomp != nil && b.Spec.Process.NoNewPrivileges {
+	if b.Seccomp != nil && b.Spec.Process.NoNewPrivileges && !b.Seccomp.Notify {
 		// With no_new_privs set, as late as possible: right before execve.
-		if err := seccomp.Load(b.Spec.Linux.Seccomp, log); err != nil {
-			fmt.Fprintf(os.Stderr, "nook-runtime: loading the seccomp filter: %v\n", err)
+		// (A profile with a listener was loaded in build: its fd goes
+		// through the sync socket, closed by now.)
+		if _, err := b.Seccomp.Load(); err != nil {
+			fmt.Fprintf(os.Stderr, "nook-runtime: %v\n", err)
 			os.Exit(125)
 		}
 	}
@@ -100,11 +106,10 @@ func Main() {
 
 // build turns the bootstrap into a container, up to the point where only
 // start's signal and the final execve are left. It returns the resolved path
-// of the program to run.
-//
-// afterMounts runs once the mounts are in place, before pivot_root: the
-// point where the spec wants the createRuntime hooks.
-func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, error) {
+// of the program to run. conn is the sync socket: the parent runs the
+// createRuntime hooks once the mounts are in place, before pivot_root, and
+// takes a seccomp listener from it.
+func build(b *Bootstrap, conn *Conn, log *slog.Logger) (string, error) {
 	s := b.Spec
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		st, _ := os.ReadFile("/proc/self/status")
@@ -124,7 +129,7 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 	if err := prepareRootfs(b, log); err != nil {
 		return "", err
 	}
-	if err := afterMounts(); err != nil {
+	if err := createRuntimeHooks(conn, b); err != nil {
 		return "", err
 	}
 	if s.Hooks != nil {
@@ -153,16 +158,19 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 	if err := setRlimits(s.Process.Rlimits, log); err != nil {
 		return "", err
 	}
+	if err := setProcessScheduling(s.Process, s.Linux.Personality, log); err != nil {
+		return "", err
+	}
 	path, err := lookPath(s.Process)
 	if err != nil {
 		return "", err
 	}
-	if s.Linux.Seccomp != nil && !s.Process.NoNewPrivileges {
+	if b.Seccomp != nil && !s.Process.NoNewPrivileges {
 		// Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a
 		// filter: load it while init still has it. It then also covers
 		// init's last steps, which every sane profile allows.
-		if err := seccomp.Load(s.Linux.Seccomp, log); err != nil {
-			return "", fmt.Errorf("loading the seccomp filter: %w", err)
+		if err := loadSeccomp(b.Seccomp, conn, log); err != nil {
+			return "", err
 		}
 	}
 	if err := setupUser(s.Process, log); err != nil {
@@ -182,6 +190,15 @@ func build(b *Bootstrap, log *slog.Logger, afterMounts func() error) (string, er
 			return "", fmt.Errorf("setting no_new_privs: %w", err)
 		}
 		log.Debug("prctl", "op", "PR_SET_NO_NEW_PRIVS", "value", 1)
+		if b.Seccomp != nil && b.Seccomp.Notify {
+			// The listener must reach the parent while the sync socket
+			// is open, so not right before execve: here, at the end of
+			// the work, as runc does. The filter then also covers
+			// waiting for start and the startContainer hooks.
+			if err := loadSeccomp(b.Seccomp, conn, log); err != nil {
+				return "", err
+			}
+		}
 	}
 	return path, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,8 +28,9 @@ type mountOptions struct {
 	attrSet, attrClr uint64
 	// data is everything not recognised, comma-joined ("size=65536k,mode=755").
 	data string
-	// idmap is set by "idmap"/"ridmap"; nook does not support them yet.
-	idmap bool
+	// idmap is set by "idmap" and "ridmap": the runtime parent made the
+	// mount (see IDMapOf); idmapRecursive by "ridmap" alone.
+	idmap, idmapRecursive bool
 	// tmpcopyup is set by "tmpcopyup"; nook does not support it yet.
 	tmpcopyup bool
 }
@@ -146,8 +148,10 @@ func parseMountOptions(options []string) mountOptions {
 		}
 		switch opt {
 		case "":
-		case "idmap", "ridmap":
-			o.idmap = true
+		case "idmap":
+			o.idmap, o.idmapRecursive = true, false
+		case "ridmap":
+			o.idmap, o.idmapRecursive = true, true
 		case "tmpcopyup":
 			o.tmpcopyup = true
 		default:
@@ -156,6 +160,34 @@ func parseMountOptions(options []string) mountOptions {
 	}
 	o.data = strings.Join(data, ",")
 	return o
+}
+
+// IDMap is how a spec mount asks to be idmapped, as the runtime parent needs
+// to know it to make the mount (internal/runtime/idmap_linux.go).
+type IDMap struct {
+	// Tree copies the whole tree under the source ("rbind"), not just
+	// its top mount.
+	Tree bool
+	// Recursive idmaps every mount of the copy ("ridmap"), not just its
+	// top one ("idmap").
+	Recursive bool
+}
+
+// IDMapOf reports whether m is an idmapped mount and how. Like runc, a
+// mount with uidMappings or gidMappings is idmapped even without the
+// "idmap" option (config.md: the option SHOULD be there, so that older
+// runtimes do not ignore the mappings).
+func IDMapOf(m specs.Mount) (IDMap, bool) {
+	o := parseMountOptions(m.Options)
+	if !o.idmap && len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
+		return IDMap{}, false
+	}
+	return IDMap{Tree: o.flags&unix.MS_REC != 0, Recursive: o.idmapRecursive}, true
+}
+
+// IsBind reports whether m is a bind mount ("bind", "rbind" or type bind).
+func IsBind(m specs.Mount) bool {
+	return m.Type == "bind" || parseMountOptions(m.Options).flags&unix.MS_BIND != 0
 }
 
 // msNames names the mount(2) flags for the debug trace, in a fixed order.

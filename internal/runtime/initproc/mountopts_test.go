@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -107,6 +108,8 @@ func TestParseMountOptions(t *testing.T) {
 			want:    mountOptions{clear: unix.MS_RDONLY},
 		},
 		{name: "idmap", options: []string{"bind", "idmap"}, want: mountOptions{flags: unix.MS_BIND, idmap: true}},
+		{name: "ridmap", options: []string{"rbind", "ridmap"}, want: mountOptions{flags: unix.MS_BIND | unix.MS_REC, idmap: true, idmapRecursive: true}},
+		{name: "idmap after ridmap", options: []string{"ridmap", "idmap"}, want: mountOptions{idmap: true}},
 		{name: "tmpcopyup", options: []string{"tmpcopyup"}, want: mountOptions{tmpcopyup: true}},
 		{
 			name:    "unknown options are data",
@@ -121,6 +124,38 @@ func TestParseMountOptions(t *testing.T) {
 				t.Errorf("parseMountOptions(%q)\n got  %+v\n want %+v", tt.options, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestIDMapOf(t *testing.T) {
+	m1 := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	tests := []struct {
+		name  string
+		mount specs.Mount
+		want  IDMap
+		ok    bool
+	}{
+		{"plain bind", specs.Mount{Options: []string{"bind"}}, IDMap{}, false},
+		{"idmap", specs.Mount{Options: []string{"bind", "idmap"}}, IDMap{}, true},
+		{"idmap on rbind", specs.Mount{Options: []string{"rbind", "idmap"}}, IDMap{Tree: true}, true},
+		{"ridmap", specs.Mount{Options: []string{"rbind", "ridmap"}}, IDMap{Tree: true, Recursive: true}, true},
+		{"ridmap on bind", specs.Mount{Options: []string{"ridmap", "bind"}}, IDMap{Recursive: true}, true},
+		{"mappings alone", specs.Mount{Options: []string{"bind"}, UIDMappings: m1, GIDMappings: m1}, IDMap{}, true},
+		{"uid mappings alone", specs.Mount{Type: "bind", UIDMappings: m1}, IDMap{}, true},
+	}
+	for _, tt := range tests {
+		got, ok := IDMapOf(tt.mount)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: IDMapOf = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+	for _, m := range []specs.Mount{{Type: "bind"}, {Options: []string{"rbind"}}, {Type: "none", Options: []string{"ro", "bind"}}} {
+		if !IsBind(m) {
+			t.Errorf("IsBind(%+v) = false", m)
+		}
+	}
+	if IsBind(specs.Mount{Type: "tmpfs", Options: []string{"ro"}}) {
+		t.Error("IsBind(tmpfs) = true")
 	}
 }
 

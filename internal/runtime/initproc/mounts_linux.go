@@ -26,8 +26,9 @@ func mountEntry(b *Bootstrap, log *slog.Logger, root *os.File, m specs.Mount) er
 		return errors.New("mount destination / is the rootfs itself")
 	}
 	o := parseMountOptions(m.Options)
-	if o.idmap {
-		return fmt.Errorf("mounting %s on %s: idmapped mounts are not supported", m.Source, dest)
+	if _, ok := IDMapOf(m); ok {
+		// The runtime makes these and hands them over (IDMapFDs).
+		return fmt.Errorf("mounting %s on %s: idmapped mount not prepared by the runtime", m.Source, dest)
 	}
 	if o.tmpcopyup {
 		log.Debug("mount option tmpcopyup is not supported, ignored", "target", dest)

@@ -21,7 +21,7 @@ func TestMountEntryRefuses(t *testing.T) {
 		{specs.Mount{Destination: "", Type: "tmpfs"}, `mount destination "" is not an absolute path`},
 		{specs.Mount{Destination: "/..", Type: "tmpfs"}, "mount destination / is the rootfs itself"},
 		{specs.Mount{Destination: "/data", Source: "/src", Options: []string{"rbind", "idmap"}},
-			"mounting /src on /data: idmapped mounts are not supported"},
+			"mounting /src on /data: idmapped mount not prepared by the runtime"},
 	}
 	for _, tt := range tests {
 		err := mountEntry(b, log, nil, tt.mount)

@@ -46,6 +46,10 @@ func ParseFDs(s string) (FDs, error) {
 //	                            running container (nook-runtime exec)
 //	init → parent   ready       rootfs built, user switched, program found
 //	init → parent   error       a step failed; init exits right after
+//	init → parent   seccompFd   the seccomp filter is loaded and has a
+//	                            listener: its fd number in init (Fd); the
+//	                            parent copies it (pidfd_getfd), hands it to
+//	                            the agent and answers continue
 type MsgType string
 
 const (
@@ -61,6 +65,10 @@ const (
 	// answers MsgContinue or gives up on the container.
 	MsgCreateRuntime MsgType = "createRuntime"
 	MsgContinue      MsgType = "continue"
+	// MsgSeccompFd says init holds a seccomp notification listener, fd
+	// number Fd; the parent answers MsgContinue once the agent at
+	// linux.seccomp.listenerPath has it (see handOverListener).
+	MsgSeccompFd MsgType = "seccompFd"
 )
 
 // Message is one typed message on the sync socket, a JSON value per message.
@@ -73,6 +81,7 @@ type Message struct {
 	Error    string `json:"error,omitempty"`
 	ExitCode int    `json:"exitCode,omitempty"`
 	Pid      int    `json:"pid,omitempty"`
+	Fd       int    `json:"fd,omitempty"`
 }
 
 // Conn is one end of the sync socket.

@@ -59,8 +59,15 @@ func prepareRootfs(b *Bootstrap, log *slog.Logger) error {
 	}
 	defer root.Close()
 
-	for _, m := range b.Spec.Mounts {
-		if err := mountEntry(b, log, root, m); err != nil {
+	defer closeIDMapFDs(b)
+	for i, m := range b.Spec.Mounts {
+		var err error
+		if fd, ok := b.IDMapFDs[i]; ok {
+			err = mountIDMapped(log, root, fd, m)
+		} else {
+			err = mountEntry(b, log, root, m)
+		}
+		if err != nil {
 			return err
 		}
 	}

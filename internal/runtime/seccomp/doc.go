@@ -19,8 +19,16 @@
 //     rest of init's work (setuid, capset, prctl, execve), which the profile
 //     must allow; Docker's default profile does.
 //
-// The filter is loaded with SECCOMP_FILTER_FLAG_TSYNC (libseccomp-golang sets
-// it always), so every thread of init gets it, not only the calling one.
+// The runtime compiles the profile with libseccomp before the container
+// exists (a bad profile is a create error) and exports it as a Program: the
+// BPF and the flags libseccomp would load it with. Build keeps Programs in a
+// cache under the state root, keyed by the profile, libseccomp's version,
+// the architecture and the kernel release: generating the BPF of Docker's
+// profile costs ~40 ms, and the engine starts every container with the same
+// profile. Init loads the Program with one seccomp(2) call, no libseccomp.
+//
+// The filter is loaded with SECCOMP_FILTER_FLAG_TSYNC (as libseccomp-golang
+// does), so every thread of init gets it, not only the calling one.
 // libseccomp would set no_new_privs on its own on load; we turn that off,
 // leaving no_new_privs to process.noNewPrivileges as the spec says.
 //
@@ -37,11 +45,41 @@
 // SCMP_ARCH_X32 in the spec the i386 (int 0x80) and x32 entry points are
 // filtered too; without them libseccomp kills any call from those ABIs.
 //
+// # Notification: SCMP_ACT_NOTIFY
+//
+// A profile with SCMP_ACT_NOTIFY rules is loaded with
+// SECCOMP_FILTER_FLAG_NEW_LISTENER (and TSYNC_ESRCH, which libseccomp adds
+// so that TSYNC still works: Linux >= 5.7, libseccomp >= 2.5); Load returns
+// the listener fd. It must reach the agent at linux.seccomp.listenerPath
+// before anything waits on it:
+//
+//  1. init (initproc, seccomp_linux.go) writes the fd's number on the sync
+//     socket — one write(2), the only syscall between the load and step 2 —
+//     and waits;
+//  2. the runtime copies the fd out of init with pidfd_getfd(2), connects
+//     to listenerPath and sends the containerProcessState (SendListener:
+//     JSON, fds ["seccompFd"], the fd in SCM_RIGHTS), closes the
+//     connection and its copy, and tells init to go on;
+//  3. init closes its fd and goes on; its own syscalls that match a notify
+//     rule are now the agent's to answer.
+//
+// runc does the same (it moved from SCM_RIGHTS to pidfd_getfd so that
+// sendmsg can be notified: runc issue #4328). Hence what checkNotify
+// refuses: SCMP_ACT_NOTIFY as the default action, on write, or without
+// listenerPath; listenerMetadata without listenerPath. When the filter is
+// loaded depends on no_new_privs as above, except that with no_new_privs a
+// profile with a listener is loaded at the end of init's work, before
+// "ready" (runc too), since the sync socket is closed after that. An
+// exec'd process hands its own listener over the same way, on a new
+// connection. SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV takes effect only with
+// a listener and needs libseccomp >= 2.6; without one it is ignored.
+//
 // # Limits
 //
-//   - SCMP_ACT_NOTIFY (and listenerPath) is refused: ErrNotifyUnsupported.
-//     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is accepted and has no effect,
-//     since it only applies to a notification listener.
+//   - Between the load and the agent holding the listener, only write(2)
+//     is guaranteed not to be notified. Go's other threads and libseccomp's
+//     cleanup may make syscalls too (futex, madvise, munmap); notified,
+//     they wait a moment for the agent, which is harmless.
 //   - TSYNC cannot be turned off (see above).
 //   - runc patches the filter so that syscalls newer than the profile get
 //     ENOSYS instead of the default action (libcontainer/seccomp/patchbpf);

@@ -29,6 +29,9 @@ type Filter struct {
 	Archs []string
 	// Skipped lists the syscall names libseccomp does not know.
 	Skipped []string
+	// Notify is true when some rule is SCMP_ACT_NOTIFY: Load then makes a
+	// notification listener (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+	Notify bool
 }
 
 // Compile builds the filter a spec's seccomp object describes, without
@@ -48,13 +51,13 @@ func Compile(s *specs.LinuxSeccomp, log *slog.Logger) (*Filter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating seccomp filter: %w", err)
 	}
-	f := &Filter{scmp: scmp, Default: s.DefaultAction, Skipped: p.unknown}
+	f := &Filter{scmp: scmp, Default: s.DefaultAction, Skipped: p.unknown, Notify: p.notify}
 	if err := f.build(p); err != nil {
 		scmp.Release()
 		return nil, err
 	}
 	log.Debug("seccomp", "default", s.DefaultAction, "rules", f.Rules,
-		"archs", strings.Join(f.Archs, ","), "skipped", len(f.Skipped))
+		"archs", strings.Join(f.Archs, ","), "skipped", len(f.Skipped), "notify", f.Notify)
 	return f, nil
 }
 
@@ -83,6 +86,12 @@ func (f *Filter) build(p *plan) error {
 	if p.log {
 		if err := f.scmp.SetLogBit(true); err != nil {
 			return fmt.Errorf("setting seccomp flag SECCOMP_FILTER_FLAG_LOG: %w", err)
+		}
+	}
+	if p.waitKill {
+		// libseccomp >= 2.6 only; an older one says so (VersionError).
+		if err := f.scmp.SetWaitKill(true); err != nil {
+			return fmt.Errorf("setting seccomp flag SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: %w", err)
 		}
 	}
 	if p.specAllow {
@@ -116,11 +125,23 @@ func (f *Filter) build(p *plan) error {
 // Load loads the filter into the kernel for the calling thread and, with
 // TSYNC, the other threads of the process. Without no_new_privs the caller
 // needs CAP_SYS_ADMIN (seccomp(2), EACCES).
-func (f *Filter) Load() error {
+//
+// With SCMP_ACT_NOTIFY rules (f.Notify) it returns the listener fd the
+// kernel made (close-on-exec), which the caller owns; else -1. Until an agent
+// reads the listener, every notified syscall of this process waits.
+func (f *Filter) Load() (int, error) {
 	if err := f.scmp.Load(); err != nil {
-		return fmt.Errorf("loading seccomp filter: %w", err)
+		return -1, fmt.Errorf("loading seccomp filter: %w", err)
 	}
-	return nil
+	if !f.Notify {
+		return -1, nil
+	}
+	// libseccomp keeps the fd from the load; asking for it makes no syscall.
+	fd, err := f.scmp.GetNotifFd()
+	if err != nil || fd < 0 {
+		return -1, fmt.Errorf("getting the seccomp listener fd: %w", err)
+	}
+	return int(fd), nil
 }
 
 // ExportBPF writes the filter as the kernel sees it: an array of struct
@@ -150,17 +171,20 @@ func (f *Filter) Close() {
 	f.scmp.Release()
 }
 
-// Load compiles s and loads it into the calling thread (and, by TSYNC, the
-// rest of the process). Call it on init's locked OS thread right before
-// execve; see doc.go for where it goes relative to setuid, capabilities and
+// Load builds s into a Program and loads it into the calling thread (and,
+// by TSYNC, the rest of the process): what init does, in one step. See
+// doc.go for where it goes relative to setuid, capabilities and
 // no_new_privs. log may be nil.
-func Load(s *specs.LinuxSeccomp, log *slog.Logger) error {
-	f, err := Compile(s, log)
+//
+// It returns the notification listener's fd when s has SCMP_ACT_NOTIFY
+// rules (HasNotify), else -1. The caller hands it to the agent at
+// s.ListenerPath and closes it.
+func Load(s *specs.LinuxSeccomp, log *slog.Logger) (int, error) {
+	p, err := Build(s, "", log)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	defer f.Close()
-	return f.Load()
+	return p.Load()
 }
 
 // Check compiles s and throws the filter away: the runtime calls it before

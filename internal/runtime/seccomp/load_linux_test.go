@@ -45,6 +45,8 @@ var helperProfiles = map[string]*specs.LinuxSeccomp{
 	"kill-process": {DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{
 		Names: []string{"getppid"}, Action: specs.ActKillProcess}}},
 	"default": DefaultProfile(),
+	"notify": {DefaultAction: specs.ActAllow, ListenerPath: "/unused", Syscalls: []specs.LinuxSyscall{{
+		Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}},
 }
 
 func helper(name string) int {
@@ -53,7 +55,8 @@ func helper(name string) int {
 		fmt.Println("no_new_privs:", err)
 		return 2
 	}
-	if err := Load(helperProfiles[name], nil); err != nil {
+	listener, err := Load(helperProfiles[name], nil)
+	if err != nil {
 		fmt.Println("load:", err)
 		return 2
 	}
@@ -81,8 +84,44 @@ func helper(name string) int {
 	case "kill-process":
 		unix.Getppid()
 		fmt.Println("getppid returned")
+	case "notify":
+		notifyHelper(listener, arg)
 	}
 	return 0
+}
+
+// notifyHelper is its own seccomp agent: another thread answers the
+// notification for this thread's mkdirat with EXDEV.
+func notifyHelper(listener int, dir string) {
+	fmt.Printf("listener: %v\n", listener >= 0)
+	// TSYNC: every thread has the filter, not only this one.
+	tasks, _ := os.ReadDir("/proc/self/task")
+	filtered := 0
+	for _, task := range tasks {
+		st, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+		if strings.Contains(string(st), "Seccomp:\t2") {
+			filtered++
+		}
+	}
+	fmt.Printf("threads filtered: %v\n", filtered == len(tasks) && filtered > 1)
+	go func() {
+		var req [80]byte // struct seccomp_notif, zeroed
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); e != 0 {
+			fmt.Println("recv:", e)
+			return
+		}
+		// struct seccomp_notif_resp: id, val, error, flags
+		resp := struct {
+			ID    uint64
+			Val   int64
+			Error int32
+			Flags uint32
+		}{ID: *(*uint64)(unsafe.Pointer(&req[0])), Error: -int32(unix.EXDEV)}
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp))); e != 0 {
+			fmt.Println("send:", e)
+		}
+	}()
+	fmt.Printf("mkdirat: %v\n", unix.Mkdirat(unix.AT_FDCWD, dir, 0o755))
 }
 
 // probeDefault prints what the default profile does to calls a container
@@ -124,6 +163,22 @@ func TestLoadArgCondition(t *testing.T) {
 	}
 	if want := "query: errno 0; set: operation not permitted"; strings.TrimSpace(out) != want {
 		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
+// TestLoadNotify: a profile with SCMP_ACT_NOTIFY gives a listener fd, the
+// filter is on every thread (TSYNC with NEW_LISTENER), and the answer read
+// from the listener is what the notified syscall returns.
+func TestLoadNotify(t *testing.T) {
+	needAMD64(t)
+	dir := filepath.Join(t.TempDir(), "x")
+	out, err := runHelper(t, "notify", dir)
+	want := "listener: true\nthreads filtered: true\nmkdirat: invalid cross-device link\n"
+	if err != nil || out != want {
+		t.Fatalf("err %v, output %q; want %q", err, out, want)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s exists", dir)
 	}
 }
 

@@ -15,8 +15,8 @@ import (
 var ErrUnsupported = errors.New("seccomp is not supported by this build (needs linux and cgo with libseccomp)")
 
 // Load fails: see ErrUnsupported.
-func Load(s *specs.LinuxSeccomp, log *slog.Logger) error {
-	return ErrUnsupported
+func Load(s *specs.LinuxSeccomp, log *slog.Logger) (int, error) {
+	return -1, ErrUnsupported
 }
 
 // Check fails: see ErrUnsupported.

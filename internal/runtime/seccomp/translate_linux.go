@@ -19,6 +19,8 @@ type plan struct {
 	archs         []libseccomp.ScmpArch
 	log           bool // SECCOMP_FILTER_FLAG_LOG
 	specAllow     bool // SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	waitKill      bool // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, with a listener only
+	notify        bool // some rule is SCMP_ACT_NOTIFY: loading makes a listener
 	rules         []rule
 	// unknown lists syscall names libseccomp does not know; like runc we skip
 	// them, so that one profile serves old and new kernels and libraries.
@@ -42,11 +44,19 @@ func translate(s *specs.LinuxSeccomp) (*plan, error) {
 	if s == nil {
 		return nil, errors.New("no seccomp configuration")
 	}
+	if err := checkNotify(s); err != nil {
+		return nil, err
+	}
 	def, err := action(s.DefaultAction, s.DefaultErrnoRet)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp defaultAction: %w", err)
 	}
-	p := &plan{defaultAction: def}
+	p := &plan{defaultAction: def, notify: HasNotify(s)}
+	if p.notify {
+		if err := notifySupported(); err != nil {
+			return nil, err
+		}
+	}
 	for _, a := range s.Architectures {
 		arch, err := arch(a)
 		if err != nil {
@@ -65,9 +75,10 @@ func translate(s *specs.LinuxSeccomp) (*plan, error) {
 		case specs.LinuxSeccompFlagSpecAllow:
 			p.specAllow = true
 		case specs.LinuxSeccompFlagWaitKillableRecv:
-			// Only meaningful with a notification listener (the kernel
-			// refuses it without SECCOMP_FILTER_FLAG_NEW_LISTENER), and we
-			// refuse SCMP_ACT_NOTIFY below, so it can have no effect.
+			// Only meaningful with a notification listener: the kernel
+			// refuses it without SECCOMP_FILTER_FLAG_NEW_LISTENER, so a
+			// profile without SCMP_ACT_NOTIFY ignores it.
+			p.waitKill = p.notify
 		default:
 			return nil, fmt.Errorf("unknown seccomp flag %q", f)
 		}
@@ -142,15 +153,24 @@ func action(a specs.LinuxSeccompAction, errnoRet *uint) (libseccomp.ScmpAction, 
 	case specs.ActLog:
 		return libseccomp.ActLog, nil
 	case specs.ActNotify:
-		return libseccomp.ActInvalid, ErrNotifyUnsupported
+		return libseccomp.ActNotify, nil
 	default:
 		return libseccomp.ActInvalid, fmt.Errorf("unknown seccomp action %q", a)
 	}
 }
 
-// ErrNotifyUnsupported is returned for profiles that use SCMP_ACT_NOTIFY:
-// handing the listener fd to the agent at listenerPath is not implemented.
-var ErrNotifyUnsupported = errors.New("seccomp action SCMP_ACT_NOTIFY is not supported yet")
+// notifySupported checks that libseccomp and the kernel can load a filter
+// with a listener on every thread at once: API level 6 means
+// SECCOMP_FILTER_FLAG_TSYNC_ESRCH (Linux 5.7), without which TSYNC and
+// NEW_LISTENER cannot be combined. Asking now also caches the level, so
+// that libseccomp makes no detection syscalls after the filter is loaded.
+func notifySupported() error {
+	api, err := libseccomp.GetAPI()
+	if err != nil || api < 6 {
+		return fmt.Errorf("SCMP_ACT_NOTIFY needs libseccomp >= 2.5 and Linux >= 5.7 (libseccomp API level %d)", api)
+	}
+	return nil
+}
 
 var operators = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
 	specs.OpNotEqual:     libseccomp.CompareNotEqual,

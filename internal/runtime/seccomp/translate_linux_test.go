@@ -3,7 +3,6 @@
 package seccomp
 
 import (
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -178,10 +177,18 @@ func TestTranslateErrors(t *testing.T) {
 			"errnoRet is not valid with SCMP_ACT_KILL_PROCESS"},
 		{"empty names", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
 			{Action: specs.ActErrno}}}, "names must not be empty"},
-		{"notify rule", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
-			{Names: []string{"mkdir"}, Action: specs.ActNotify}}}, "seccomp action SCMP_ACT_NOTIFY is not supported yet"},
-		{"notify default", specs.LinuxSeccomp{DefaultAction: specs.ActNotify},
-			"seccomp action SCMP_ACT_NOTIFY is not supported yet"},
+		{"notify default", specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/run/agent.sock"},
+			"SCMP_ACT_NOTIFY cannot be the default action"},
+		{"notify on write", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "write"}, Action: specs.ActNotify}}},
+			"SCMP_ACT_NOTIFY cannot be used for write"},
+		{"notify without listenerPath", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"mkdir"}, Action: specs.ActNotify}}}, "SCMP_ACT_NOTIFY needs listenerPath"},
+		{"metadata without listenerPath", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerMetadata: "x"},
+			"listenerMetadata is set but listenerPath is not"},
+		{"notify with errnoRet", specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock",
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify, ErrnoRet: new(uint)}}},
+			"errnoRet is not valid with SCMP_ACT_NOTIFY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,9 +201,37 @@ func TestTranslateErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := translate(&specs.LinuxSeccomp{DefaultAction: specs.ActNotify})
-	if !errors.Is(err, ErrNotifyUnsupported) {
-		t.Errorf("err = %v, want ErrNotifyUnsupported", err)
+}
+
+// TestTranslateNotify: SCMP_ACT_NOTIFY rules compile, mark the plan (and the
+// filter) as making a listener, and WAIT_KILLABLE_RECV only counts then.
+func TestTranslateNotify(t *testing.T) {
+	s := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock", ListenerMetadata: "m",
+		Flags:    []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify}}}
+	p, err := translate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.notify || !p.waitKill || len(p.rules) != 2 || p.rules[0].action != libseccomp.ActNotify {
+		t.Errorf("plan: notify %v waitKill %v rules %+v", p.notify, p.waitKill, p.rules)
+	}
+	if !HasNotify(s) || HasNotify(nil) || HasNotify(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow}) {
+		t.Error("HasNotify")
+	}
+	s.Flags = nil
+	f, err := Compile(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Notify {
+		t.Error("Filter.Notify = false")
+	}
+	p, err = translate(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Flags: []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}})
+	if err != nil || p.notify || p.waitKill {
+		t.Errorf("WAIT_KILLABLE_RECV without notify: %+v, %v", p, err)
 	}
 }
 

@@ -53,6 +53,7 @@ help:
 	@echo 'test-v2    as root: the same compiled tests in a pure cgroup v2 VM (test/vmlane)'
 	@echo 'ci         install deps, then vet, test, test-root, test-v2 (what .ci/run does)'
 	@echo 'demo       as root: a busybox shell in a nook container (hack/demo.sh)'
+	@echo 'bench-ci   as root: short runtime-start and engine-run benchmark, ratios vs targets (bench/ci.sh)'
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
@@ -123,6 +124,12 @@ ci:
 
 demo:
 	hack/demo.sh
+
+# A short benchmark (a minute or two) that prints ratios against the performance targets; it
+# fails only when a benchmarked command fails, never on the numbers (bench/README.md).
+.PHONY: bench-ci
+bench-ci: build
+	bench/ci.sh
 
 clean:
 	rm -rf bin

@@ -19,6 +19,10 @@
 #                bin/ cannot swap binaries in the middle of a benchmark.
 #   RESULTS_DIR  where hyperfine's JSON files and log go (default: a new
 #                /tmp/nook-engine-results.XXXXXX, kept after the run)
+#   COMMANDS     which of the commands below to time (default: all five)
+#   DOCKER       0: leave Docker out. Otherwise (default) docker.io is installed from apt if
+#                dockerd is missing, and `docker run` is timed when dockerd can run here
+#                privately; if it cannot, the script says why and goes on without it.
 #
 # Commands compared, each in its own private state (temp dir), all with --network none:
 #   nook         nook --root R run --rm --network none nook.local/busybox true
@@ -26,6 +30,10 @@
 #   podman       podman <private storage> run --rm --network none --ulimit ... IMAGE true, with
 #                Podman's default OCI runtime (crun on Debian 12)
 #   podman-runc  the same with podman --runtime $(command -v runc)
+#   docker       /usr/bin/docker -H unix://<private socket> run --rm --network none IMAGE true,
+#                against a private dockerd (own --data-root, --exec-root, --pidfile, socket;
+#                --bridge=none --iptables=false --ip6tables=false; overlay2; cgroupfs), started
+#                in each setting's mount namespace; Docker's default runtime, runc
 # Podman runs the very image nook runs: `nook save` writes nook.local/busybox as a
 # docker-archive and `podman load` reads it. If that fails, both import the same rootfs tarball.
 #
@@ -42,6 +50,34 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
 REPO=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+# Docker, run privately: its own data root, exec root, pid file and socket under $DW, no bridge,
+# no iptables, no IP forwarding or masquerading, cgroupfs with its containers under
+# /nookbench-docker-<pid>. Needs DW, DOCKER_PARENT in the environment.
+dockerd_start() { # starts dockerd in this mount namespace; waits for its socket
+	local i
+	mkdir -p "$DW/client"
+	[ -e "$DW/daemon.json" ] || echo '{}' >"$DW/daemon.json"
+	dockerd --data-root "$DW/data" --exec-root "$DW/exec" --pidfile "$DW/dockerd.pid" \
+		-H "unix://$DW/docker.sock" --config-file "$DW/daemon.json" \
+		--bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+		--storage-driver "${DOCKER_STORAGE:-overlay2}" --exec-opt native.cgroupdriver=cgroupfs \
+		--cgroup-parent "/$DOCKER_PARENT" --log-level warn </dev/null >>"$DW/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		$DOCKER_CMD version >/dev/null 2>&1 && return 0
+		kill -0 "$DOCKERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+dockerd_stop() { # stops the dockerd this process started, by its pid
+	[ -n "${DOCKERD_PID:-}" ] || return 0
+	bench_stop_pid "$DOCKERD_PID" dockerd
+	DOCKERD_PID=
+}
 
 # ---------------------------------------------------------------------------------------------
 # One setting: trial run of every command, then ROUNDS hyperfine calls. Runs in whatever mount
@@ -62,8 +98,26 @@ phase() {
 		[nook-runc]="$NOOK_CMD --runtime $RUNC run --rm --network none $IMG_NOOK true"
 		[podman]="$PODMAN_CMD run --rm --network none $PODMAN_ULIMITS $IMG_PODMAN true"
 		[podman-runc]="$PODMAN_CMD --runtime $RUNC run --rm --network none $PODMAN_ULIMITS $IMG_PODMAN true"
+		[docker]="$DOCKER_CMD run --rm --network none $IMG_NOOK true"
 	)
+	local -a order=()
 	for key in nook nook-runc podman podman-runc; do
+		[[ " $COMMANDS " == *" $key "* ]] && order+=("$key")
+	done
+	if [ -n "$DOCKER_OK" ] && [[ " $COMMANDS " == *" docker "* ]]; then
+		# dockerd runs in this setting's mount namespace, so that it and its containers see
+		# the same cgroup mounts as every other command here; stopped when the phase ends.
+		trap 'dockerd_stop' EXIT
+		if dockerd_start; then
+			order+=(docker)
+			echo "docker sees: $($DOCKER_CMD info --format 'cgroups v{{.CgroupVersion}}, driver {{.CgroupDriver}}, storage {{.Driver}}, runtime {{.DefaultRuntime}}' 2>&1)"
+		else
+			echo "  docker: dockerd did not come up in this setting:"
+			tail -n 5 "$DW/dockerd.log" | sed 's/^/      /'
+			echo "$setting	docker	failed	dockerd did not come up: $(tail -n 3 "$DW/dockerd.log" | tr '\n' ' ')" >>"$WORK/status"
+		fi
+	fi
+	for key in "${order[@]}"; do
 		cmd=${all[$key]}
 		echo "  $key: $cmd"
 		rc=0
@@ -169,11 +223,23 @@ export PODMAN_ULIMITS="--ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
 RUNC=$(command -v runc)
 export RUNC
 PODMAN_CMD=
+DOCKER=${DOCKER:-auto}
+export COMMANDS=${COMMANDS:-nook nook-runc podman podman-runc docker}
+[[ " $COMMANDS " == *" docker "* ]] || DOCKER=0
+export DW="$WORK/docker" DOCKER_PARENT="nookbench-docker-$$" DOCKER_OK=
+export DOCKER_CMD="/usr/bin/docker --config $DW/client -H unix://$DW/docker.sock"
+DOCKERD_PID=
+mkdir -p "$DW"
+# dockerd 20.10 writes its trust key to /etc/docker/key.json whatever its roots; removed at the
+# end if it was not there before.
+KEYJSON_NEW=
+[ -e /etc/docker/key.json ] || KEYJSON_NEW=1
 
 # nook keeps its cgroups at /nook/<id>; a run does not tell us its id, so we only report /nook/*
 # cgroups that appeared during the benchmark and are still there (another nook on the machine
 # may own them). Podman's container ids are in its event log (file backend).
-nook_cgroups() { find /sys/fs/cgroup/memory/nook -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort; }
+# (No /nook at all is fine: nook removes the empty parent with its last container.)
+nook_cgroups() { { find /sys/fs/cgroup/memory/nook -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null || true; } | sort; }
 nook_cgroups >"$WORK/nook-cgroups.before"
 
 our_mounts() { findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r || true; }
@@ -183,6 +249,37 @@ cleanup() {
 	trap - EXIT INT TERM
 	set +e
 	echo
+	# dockerd, if one of ours still runs (a phase stops its own; an interrupted one may not
+	# have): by the pid in our pid file, if that process is a dockerd with our exec root.
+	dockerd_stop
+	if [ -s "$DW/dockerd.pid" ]; then
+		pid=$(cat "$DW/dockerd.pid")
+		if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$DW/exec"; then
+			DOCKERD_PID=$pid
+			kill -TERM "$pid"
+			for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -KILL "$pid" 2>/dev/null
+			echo "cleanup: stopped dockerd (pid $pid)"
+		fi
+	fi
+	# Whatever still runs from our temp dir (Docker's containerd and shims, normally nothing).
+	left=$(bench_procs_under "$WORK")
+	if [ -n "$left" ]; then
+		echo "cleanup: leftover processes, SIGKILL: $(echo $left)"
+		# shellcheck disable=SC2086 # pids
+		kill -KILL $left 2>/dev/null
+		sleep 0.3
+	fi
+	if [ -n "$KEYJSON_NEW" ] && [ -e /etc/docker/key.json ]; then
+		rm -f /etc/docker/key.json
+		echo "cleanup: removed /etc/docker/key.json (written by our dockerd)"
+	fi
+	# Docker's cgroups: its parent in every hierarchy.
+	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "$DOCKER_PARENT" 2>/dev/null)
+	for cg in $left; do
+		for pid in $(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
 	# Containers (there should be none: every run is --rm), then Podman's images.
 	if [ -n "$PODMAN_CMD" ]; then
 		$PODMAN_CMD rm -af -t 0 >/dev/null 2>&1
@@ -319,6 +416,43 @@ read -r PODMAN_RT PODMAN_RT_PATH < <($PODMAN_CMD info --format '{{.Host.OCIRunti
 echo "podman's default OCI runtime: $PODMAN_RT ($PODMAN_RT_PATH)"
 export PODMAN_CMD IMG_NOOK IMG_PODMAN
 
+# Docker (dockerd from Debian's docker.io), when it can run here privately. DOCKER=0 leaves it
+# out; otherwise docker.io is installed from apt if dockerd is missing (services are not
+# started: the install runs under a policy-rc.d that forbids it). It gets nook's archive with
+# `docker load`. Any failure is printed and Docker is skipped; the other commands go on.
+echo
+echo "=== docker ==="
+if [ "$DOCKER" = 0 ]; then
+	echo "DOCKER=0: Docker left out"
+else
+	if ! command -v dockerd >/dev/null || [ ! -x /usr/bin/docker ]; then
+		made_policy=
+		if [ ! -e /usr/sbin/policy-rc.d ]; then
+			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+			chmod +x /usr/sbin/policy-rc.d
+			made_policy=1
+		fi
+		bench_apt dockerd:docker.io || echo "docker.io could not be installed from apt"
+		[ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+	fi
+	if ! command -v dockerd >/dev/null || [ ! -x /usr/bin/docker ]; then
+		echo "SKIP docker: dockerd or /usr/bin/docker (apt package docker.io) is not installed"
+	elif ! dockerd_start; then
+		echo "SKIP docker: dockerd could not run here privately; its log:"
+		tail -n 15 "$DW/dockerd.log" | sed 's/^/    /'
+	elif ! out=$($DOCKER_CMD load -i "$WORK/busybox.tar" 2>&1); then
+		echo "SKIP docker: docker load of nook's archive failed:"
+		printf '%s\n' "$out" | sed 's/^/    /'
+	else
+		echo "dockerd:   $(dockerd --version) (private: $DW; no bridge, no iptables; cgroupfs, parent /$DOCKER_PARENT)"
+		echo "docker:    $($DOCKER_CMD info --format 'storage {{.Driver}}, runtime {{.DefaultRuntime}}, cgroups v{{.CgroupVersion}}' 2>&1)"
+		echo "docker load: $(printf '%s' "$out" | tr '\n' ' ')"
+		DOCKER_OK=1
+	fi
+	dockerd_stop
+fi
+export DOCKER_OK
+
 for setting in $SETTINGS; do
 	if [ "$setting" = v1ns ]; then
 		# Private mount namespace, private propagation: the umount stays inside it.
@@ -348,6 +482,7 @@ names = {
     "nook-runc": "nook --runtime runc run",
     "podman": f"podman run (default runtime: {prt})",
     "podman-runc": "podman --runtime runc run",
+    "docker": "docker run (dockerd, runc)",
 }
 notes = {}
 for line in open(status):
@@ -365,7 +500,7 @@ for s in settings:
         med = {k: statistics.median(v) * 1000 for k, v in times.items()}
         base = med.get("nook")
         print(f"  {'command':<36} {'median':>9} {'mean ± stddev':>19} {'min':>8} {'runs':>5}  nook/peer")
-        for k in ("nook", "nook-runc", "podman", "podman-runc"):
+        for k in ("nook", "nook-runc", "podman", "podman-runc", "docker"):
             if k not in times:
                 continue
             v = [t * 1000 for t in times[k]]

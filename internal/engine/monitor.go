@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -229,6 +230,11 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 		s.StartedAt, s.FinishedAt, s.OOMKilled = time.Now().UTC(), time.Time{}, false
 	})
 	reportReady(ready, proc.Pid, nil)
+	// From here on the monitor only waits and copies output, for as long
+	// as the container lives: give back the heap that starting it took
+	// (Go's scavenger would, but only over minutes), so that a monitor
+	// costs its container as little as it can.
+	debug.FreeOSMemory()
 
 	code, werr := proc.Wait()
 	drained := make(chan struct{})

@@ -70,6 +70,12 @@ func (s *Store) writeBlob(d v1.Hash, size int64, r io.Reader) error {
 	if s.hasBlob(d) {
 		return nil
 	}
+	return s.storeBlob(d, size, r)
+}
+
+// storeBlob is writeBlob without the shortcut: it reads all of r, even when the blob is there
+// already (another pull stored it meanwhile), for a caller that tees r into an unpacker.
+func (s *Store) storeBlob(d v1.Hash, size int64, r io.Reader) error {
 	w, err := s.newBlobWriter()
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -75,20 +75,37 @@ func (s *Store) unpackBlob(blob, diffID v1.Hash) error {
 		return err
 	}
 	defer f.Close()
-	r, err := decompress(f)
+	tmp, size, err := s.unpackVerified(f, blob, diffID)
 	if err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", blob, err)
+		return err
 	}
-	defer r.Close()
-	got, size, tmp, err := s.unpackStream(r)
+	return s.commitLayer(tmp, diffID, size)
+}
+
+// unpackVerified unpacks the (compressed) layer blob read from r into a new temporary
+// directory, checks that its content is diffID, and returns the directory for commitLayer.
+// Decompression runs in a goroutine of its own, a stage ahead of the tar unpacking.
+func (s *Store) unpackVerified(r io.Reader, blob, diffID v1.Hash) (tmp string, size int64, err error) {
+	zr, err := decompress(r)
 	if err != nil {
-		return fmt.Errorf("unpacking layer %s: %w", blob, err)
+		return "", 0, fmt.Errorf("unpacking layer %s: %w", blob, err)
+	}
+	defer zr.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.CopyBuffer(pw, zr, make([]byte, 256<<10))
+		pw.CloseWithError(err)
+	}()
+	got, size, tmp, err := s.unpackStream(pr)
+	pr.CloseWithError(errUnpackDone)
+	if err != nil {
+		return "", 0, fmt.Errorf("unpacking layer %s: %w", blob, err)
 	}
 	if got != diffID {
 		os.RemoveAll(tmp)
-		return fmt.Errorf("unpacking layer %s: content is %s, config says %s", blob, got, diffID)
+		return "", 0, fmt.Errorf("unpacking layer %s: content is %s, config says %s", blob, got, diffID)
 	}
-	return s.commitLayer(tmp, diffID, size)
+	return tmp, size, nil
 }
 
 // unpackStream unpacks the uncompressed layer tar r into a new temporary directory and returns the

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -256,28 +257,62 @@ func (s *Store) fetchLayer(ctx context.Context, img v1.Image, l layerRef, lp *la
 	if s.hasBlob(digest) && s.hasLayer(diffID) {
 		return "already exists", nil
 	}
-	if !s.hasBlob(digest) {
-		rl, err := img.LayerByDigest(digest)
-		if err != nil {
-			return "", fmt.Errorf("fetching layer %s: %w", digest, err)
+	if s.hasBlob(digest) {
+		lp.extracting()
+		if err := s.unpackBlob(digest, diffID); err != nil {
+			return "", err
 		}
-		rc, err := rl.Compressed()
-		if err != nil {
-			return "", fmt.Errorf("fetching layer %s: %w", digest, err)
-		}
-		err = s.writeBlob(digest, l.Size, lp.reader(ctx, rc))
-		rc.Close()
-		if err != nil {
-			return "", err // names the digest
-		}
-		s.log.Debug("fetched layer", "digest", l.Digest, "size", l.Size)
+		return "done", nil
 	}
-	lp.extracting()
-	if err := s.unpackBlob(digest, diffID); err != nil {
+	rl, err := img.LayerByDigest(digest)
+	if err != nil {
+		return "", fmt.Errorf("fetching layer %s: %w", digest, err)
+	}
+	rc, err := rl.Compressed()
+	if err != nil {
+		return "", fmt.Errorf("fetching layer %s: %w", digest, err)
+	}
+	defer rc.Close()
+	if s.hasLayer(diffID) {
+		// Unpacked already (from another image's blob of the same
+		// content): only the blob is missing.
+		return "done", s.writeBlob(digest, l.Size, lp.reader(ctx, rc))
+	}
+	// Download, store and unpack in one pass: the blob is written (and
+	// its digest checked) as it streams in, and the same bytes go through
+	// the decompressor into the layer directory, which is committed only
+	// when both the blob's digest and the layer's diffID are right.
+	pr, pw := io.Pipe()
+	blobErr := make(chan error, 1)
+	go func() {
+		err := s.storeBlob(digest, l.Size, io.TeeReader(lp.reader(ctx, rc), pw))
+		pw.CloseWithError(err) // nil: EOF for the unpacker
+		blobErr <- err
+	}()
+	tmp, size, err := s.unpackVerified(pr, digest, diffID)
+	if err == nil {
+		// Whatever follows the compressed stream is part of the blob.
+		_, err = io.Copy(io.Discard, pr)
+	}
+	pr.CloseWithError(errUnpackDone) // stops the download if unpacking failed
+	if berr := <-blobErr; berr != nil && !errors.Is(berr, errUnpackDone) {
+		err = berr // the download's own failure, or the blob's digest or size is wrong
+	}
+	if err != nil {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		return "", err
+	}
+	s.log.Debug("fetched and unpacked layer", "digest", l.Digest, "size", l.Size)
+	if err := s.commitLayer(tmp, diffID, size); err != nil {
 		return "", err
 	}
 	return "done", nil
 }
+
+// errUnpackDone stops a blob download whose unpacking failed.
+var errUnpackDone = errors.New("unpacking stopped")
 
 func sha256Hash(b []byte) v1.Hash {
 	sum := sha256.Sum256(b)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,11 +39,33 @@ func (f *createFlags) create(g *globals, id string, attach bool) (*runtime.Conta
 	if f.preserveFDs < 0 {
 		return nil, errors.New("--preserve-fds must not be negative")
 	}
+	// The id first (runc checks config.json first; either way it is an
+	// error, and a bad id is the more useful one to hear about).
+	if err := runtime.ValidateID(id); err != nil {
+		return nil, err
+	}
+	if err := checkBundle(f.bundle); err != nil {
+		return nil, err
+	}
 	return runtime.Create(g.root, id, runtime.CreateOpts{
 		Bundle: f.bundle, PreserveFDs: f.preserveFDs, NoPivot: f.noPivot, NoNewKeyring: f.noNewKeyring,
 		Log: g.log, LogFile: g.logFile, Debug: g.debug, JSONLog: g.logFormat == "json",
 		ConsoleSocket: f.consoleSocket, AttachConsole: attach,
 	})
+}
+
+// checkBundle says what runc says when the bundle or its config.json is
+// missing. The wording matters: Podman reads "no such file or directory" in
+// a runtime's error as "the program was not found" (exit 127), and runc
+// says it only for a missing bundle directory.
+func checkBundle(bundle string) error {
+	if _, err := os.Stat(bundle); err != nil {
+		return fmt.Errorf("chdir %s: %w", bundle, errors.Unwrap(err))
+	}
+	if _, err := os.Stat(filepath.Join(bundle, "config.json")); errors.Is(err, fs.ErrNotExist) {
+		return errors.New("JSON specification file config.json not found")
+	}
+	return nil
 }
 
 // writePidFile writes pid atomically: a reader never sees a partial file.

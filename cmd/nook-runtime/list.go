@@ -14,18 +14,6 @@ import (
 	"github.com/nook-containers/nook/internal/runtime"
 )
 
-// listItem is one row of `list -f json`, in runc's field names.
-type listItem struct {
-	ID          string            `json:"id"`
-	Pid         int               `json:"pid"`
-	Status      string            `json:"status"`
-	Bundle      string            `json:"bundle"`
-	Rootfs      string            `json:"rootfs"`
-	Created     time.Time         `json:"created"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Owner       string            `json:"owner"`
-}
-
 func listCmd(g *globals) *cobra.Command {
 	var format string
 	var quiet bool
@@ -39,14 +27,12 @@ func listCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			items := make([]listItem, 0, len(states))
-			for _, s := range states {
-				pid := s.Pid
-				if s.Status == "stopped" {
-					pid = 0
-				}
-				items = append(items, listItem{ID: s.ID, Pid: pid, Status: string(s.Status), Bundle: s.Bundle,
-					Rootfs: s.Rootfs, Created: s.Created, Annotations: s.Annotations, Owner: owner(s.Owner)})
+			// Each row is state's JSON with the owner filled in, as in runc.
+			items := make([]containerState, 0, len(states))
+			for i := range states {
+				it := stateOf(&states[i])
+				it.Owner = owner(states[i].Owner)
+				items = append(items, it)
 			}
 			switch {
 			case quiet:

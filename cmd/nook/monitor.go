@@ -10,9 +10,12 @@ import (
 
 // monitorCmd is the hidden `nook container-monitor ID`: one per running
 // container, started by run/start in its own session (internal/engine's
-// Monitor says what it does).
+// Monitor says what it does). The lean monitor (cmd/nook-monitor) execs it
+// back with --exited=CODE once the container has exited.
 func monitorCmd(g *globals) *cobra.Command {
 	var attached bool
+	var exited int
+	var exitErr, loop string
 	cmd := &cobra.Command{
 		Use:    engine.MonitorArg + " ID",
 		Hidden: true,
@@ -22,10 +25,18 @@ func monitorCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			os.Exit(e.Monitor(args[0], attached))
+			var resume *engine.Resume
+			if cmd.Flags().Changed("exited") {
+				resume = &engine.Resume{Code: exited, Err: exitErr, Loop: loop}
+			}
+			os.Exit(e.Monitor(args[0], attached, resume))
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&attached, "attached", false, "stdio are the client's")
+	f := cmd.Flags()
+	f.BoolVar(&attached, "attached", false, "stdio are the client's")
+	f.IntVar(&exited, "exited", 0, "resume after the lean monitor: the container exited with this code")
+	f.StringVar(&exitErr, "exit-error", "", "resume: why waiting for the container failed")
+	f.StringVar(&loop, "loop", "", "the restart loop's state (JSON), handed through the lean monitor")
 	return cmd
 }

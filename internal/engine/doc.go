@@ -6,7 +6,8 @@
 //	image (internal/image) → rootfs (internal/image/rootfs: overlay of the
 //	layers + a private upper dir) → spec (spec.go: the image's config and
 //	Docker's run flags as an OCI config.json) → monitor (monitor.go: nook
-//	re-executed in its own session, one per container) → runtime
+//	re-executed in its own session, one per container; lean.go: handed to
+//	the small bin/nook-monitor while the container runs) → runtime
 //	(internal/runtime in process, or any OCI runtime binary with --runtime)
 //	→ the container's process.
 //

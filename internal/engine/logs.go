@@ -8,132 +8,38 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/nook-containers/nook/internal/jsonlog"
 	"github.com/nook-containers/nook/internal/runtime"
 )
-
-// Log rotation is on by default (Docker's json-file is unbounded unless
-// told): 10 MB per file, 3 files.
-const (
-	defaultLogMaxSize = 10 << 20
-	defaultLogMaxFile = 3
-)
-
-// logEntry is one line of Docker's json-file log.
-type logEntry struct {
-	Log    string    `json:"log"`
-	Stream string    `json:"stream"`
-	Time   time.Time `json:"time"`
-}
-
-// logWriter writes a container's output as json-file lines, rotating at
-// maxSize into path.1 .. path.(maxFile-1).
-type logWriter struct {
-	mu      sync.Mutex
-	path    string
-	f       *os.File
-	size    int64
-	maxSize int64
-	maxFile int
-}
 
 func (e *Engine) logPath(c *Container) string {
 	return filepath.Join(c.dir(e), c.ID+"-json.log")
 }
 
-func openLog(path string, cfg LogConfig) (*logWriter, error) {
-	w := &logWriter{path: path, maxSize: defaultLogMaxSize, maxFile: defaultLogMaxFile}
+// logLimits reads --log-opt max-size and max-file (0: the default).
+func logLimits(cfg LogConfig) (maxSize int64, maxFile int) {
 	if v, ok := cfg.Config["max-size"]; ok {
 		if n, err := runtime.ParseSize(v); err == nil && n > 0 {
-			w.maxSize = n
+			maxSize = n
 		}
 	}
 	if v, ok := cfg.Config["max-file"]; ok {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			w.maxFile = n
+			maxFile = n
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	return maxSize, maxFile
+}
+
+func openLog(path string, cfg LogConfig) (*jsonlog.Writer, error) {
+	maxSize, maxFile := logLimits(cfg)
+	w, err := jsonlog.Open(path, maxSize, maxFile)
 	if err != nil {
 		return nil, fmt.Errorf("opening the container log: %w", err)
 	}
-	st, _ := f.Stat()
-	w.f, w.size = f, st.Size()
 	return w, nil
-}
-
-// write appends one entry per line of p (a trailing partial line is one
-// entry too: the caller splits at newlines).
-func (w *logWriter) write(stream string, line []byte) {
-	data, _ := json.Marshal(logEntry{Log: string(line), Stream: stream, Time: time.Now().UTC()})
-	data = append(data, '\n')
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.size > 0 && w.size+int64(len(data)) > w.maxSize {
-		w.rotate()
-	}
-	n, _ := w.f.Write(data)
-	w.size += int64(n)
-}
-
-func (w *logWriter) rotate() {
-	w.f.Close()
-	if w.maxFile <= 1 {
-		os.Truncate(w.path, 0)
-	} else {
-		for i := w.maxFile - 1; i > 1; i-- {
-			os.Rename(w.path+"."+strconv.Itoa(i-1), w.path+"."+strconv.Itoa(i))
-		}
-		os.Rename(w.path, w.path+".1")
-	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err == nil {
-		w.f = f
-	}
-	w.size = 0
-}
-
-func (w *logWriter) Close() error { return w.f.Close() }
-
-// pump copies a container stream to out (the attached client), when not
-// nil, as it comes, and to the log line by line; a partial line is logged
-// when it grows past 16 KiB or the stream ends. It returns at EOF (or EIO:
-// a pty with no slave left).
-func (w *logWriter) pump(stream string, r io.Reader, out io.Writer) {
-	buf := make([]byte, 32<<10)
-	var line []byte
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if out != nil {
-				if _, werr := out.Write(buf[:n]); werr != nil {
-					out = nil // the client went away; keep logging
-				}
-			}
-			line = append(line, buf[:n]...)
-			for {
-				i := bytes.IndexByte(line, '\n')
-				if i < 0 {
-					break
-				}
-				w.write(stream, line[:i+1])
-				line = line[i+1:]
-			}
-			if len(line) > 16<<10 {
-				w.write(stream, line)
-				line = nil
-			}
-			line = append([]byte(nil), line...) // don't pin buf's predecessor
-		}
-		if err != nil {
-			if len(line) > 0 {
-				w.write(stream, line)
-			}
-			return
-		}
-	}
 }
 
 // LogsOptions are `nook logs` flags.
@@ -150,20 +56,20 @@ type LogsOptions struct {
 func (e *Engine) Logs(c *Container, o LogsOptions) error {
 	path := e.logPath(c)
 	var files []string
-	for i := defaultLogMaxFile + 32; i >= 1; i-- {
+	for i := jsonlog.DefaultMaxFile + 32; i >= 1; i-- {
 		if _, err := os.Stat(path + "." + strconv.Itoa(i)); err == nil {
 			files = append(files, path+"."+strconv.Itoa(i))
 		}
 	}
 	files = append(files, path)
-	var entries []logEntry
+	var entries []jsonlog.Entry
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
 		for _, line := range bytes.Split(data, []byte("\n")) {
-			var le logEntry
+			var le jsonlog.Entry
 			if json.Unmarshal(line, &le) == nil {
 				entries = append(entries, le)
 			}
@@ -181,7 +87,7 @@ func (e *Engine) Logs(c *Container, o LogsOptions) error {
 	return e.followLog(c, path, o)
 }
 
-func printEntry(le logEntry, o LogsOptions) {
+func printEntry(le jsonlog.Entry, o LogsOptions) {
 	w := o.Stdout
 	if le.Stream == "stderr" {
 		w = o.Stderr
@@ -214,7 +120,7 @@ func (e *Engine) followLog(c *Container, path string, o LogsOptions) error {
 				if i < 0 {
 					break
 				}
-				var le logEntry
+				var le jsonlog.Entry
 				if json.Unmarshal(pending[:i], &le) == nil {
 					printEntry(le, o)
 				}

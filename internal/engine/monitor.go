@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nook-containers/nook/internal/image/rootfs"
+	"github.com/nook-containers/nook/internal/jsonlog"
 	"github.com/nook-containers/nook/internal/runtime"
 	"github.com/nook-containers/nook/internal/runtime/cgroups"
 )
@@ -25,18 +27,42 @@ const MonitorArg = "container-monitor"
 // once the container runs (or failed to).
 const readyFD = 3
 
+// Resume is where `nook container-monitor --exited=CODE` picks up after
+// the lean monitor (internal/monitor) saw the container's init exit.
+type Resume struct {
+	Code int
+	Err  string // waiting for the init failed
+	// Loop is the restart loop's state when the container started, as
+	// handed to the lean monitor (restartLoop, JSON).
+	Loop string
+}
+
+// restartLoop is the restart policy's state across runs, kept through the
+// lean monitor's execs.
+type restartLoop struct {
+	Run     int           `json:"run"`
+	Began   time.Time     `json:"began"`
+	Backoff time.Duration `json:"backoff"`
+}
+
 // Monitor is the body of `nook container-monitor ID`: it starts the
 // container, holds its stdio (writing the log, relaying to an attached
 // client), records how it ended, applies the restart policy, removes it
 // when --rm, and returns the exit code the monitor process exits with.
+// Once the container runs it hands over to the lean monitor when there is
+// one (lean.go), which execs back with resume set when the container has
+// exited.
 //
 // Preconditions: the process runs in its own session; fd 3 is the ready
-// pipe; when attached, fds 0-2 are the client's.
-func (e *Engine) Monitor(id string, attached bool) int {
-	// Not inherited by what the monitor starts (the container, a DNS
-	// server): the starter waits for EOF on it.
-	unix.CloseOnExec(readyFD)
-	ready := os.NewFile(readyFD, "ready")
+// pipe (unless resuming); when attached, fds 0-2 are the client's.
+func (e *Engine) Monitor(id string, attached bool, resume *Resume) int {
+	var ready *os.File
+	if resume == nil {
+		// Not inherited by what the monitor starts (the container, a DNS
+		// server): the starter waits for EOF on it.
+		unix.CloseOnExec(readyFD)
+		ready = os.NewFile(readyFD, "ready")
+	}
 	// The init may be our grandchild (nsenter forks into its pid
 	// namespace; external runtimes fork and exit): be the reaper.
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -46,38 +72,49 @@ func (e *Engine) Monitor(id string, attached bool) int {
 	c, err := e.load(id)
 	if err != nil {
 		reportReady(ready, 125, err)
+		if resume != nil {
+			return resume.Code
+		}
 		return 125
 	}
-	startTime, _ := runtime.ProcessStartTime(os.Getpid())
-	e.updateState(c, func(s *State) {
-		s.MonitorPid, s.MonitorStart, s.MonitorLost = os.Getpid(), startTime, false
-		s.StoppedByUser = false
-	})
+	if resume == nil {
+		startTime, _ := runtime.ProcessStartTime(os.Getpid())
+		e.updateState(c, func(s *State) {
+			s.MonitorPid, s.MonitorStart, s.MonitorLost = os.Getpid(), startTime, false
+			s.StoppedByUser = false
+		})
+	}
 	log, err := openLog(e.logPath(c), c.Host.LogConfig)
 	if err != nil {
 		reportReady(ready, 125, err)
-		return 125
+		if resume == nil {
+			return 125
+		}
+		e.log.Warn("opening the container log", "err", err) // the exit must still be recorded
+	} else {
+		defer log.Close()
 	}
-	defer log.Close()
 
-	code := 0
-	backoff := 100 * time.Millisecond
-	for run := 0; ; run++ {
-		began := time.Now()
-		var started bool
-		code, started = e.runOnce(c, log, attached && run == 0, ready)
-		if run == 0 {
-			ready = nil // reported by runOnce
+	var code int
+	var started bool
+	loop := restartLoop{Began: time.Now(), Backoff: 100 * time.Millisecond}
+	if resume != nil {
+		if err := json.Unmarshal([]byte(resume.Loop), &loop); err != nil {
+			e.log.Warn("reading the restart loop's state", "err", err)
 		}
-		if !e.shouldRestart(c, code, started) {
-			break
-		}
-		if time.Since(began) > 10*time.Second {
-			backoff = 100 * time.Millisecond
+		code, started = resume.Code, true
+		e.recordExit(c, code, resume.Err)
+		e.teardownNetwork(c)
+	} else {
+		code, started = e.runOnce(c, log, attached, ready, loop)
+	}
+	for e.shouldRestart(c, code, started) {
+		if time.Since(loop.Began) > 10*time.Second {
+			loop.Backoff = 100 * time.Millisecond
 		}
 		e.updateState(c, func(s *State) { s.Status = StatusRestarting })
-		time.Sleep(backoff)
-		backoff = min(backoff*2, 5*time.Second)
+		time.Sleep(loop.Backoff)
+		loop.Backoff = min(loop.Backoff*2, 5*time.Second)
 		// A stop during the back-off wins.
 		if cur, err := e.load(c.ID); err != nil || cur.State.StoppedByUser {
 			if err == nil {
@@ -86,6 +123,9 @@ func (e *Engine) Monitor(id string, attached bool) int {
 			break
 		}
 		e.updateState(c, func(s *State) { s.RestartCount++ })
+		loop.Run++
+		loop.Began = time.Now()
+		code, started = e.runOnce(c, log, false, nil, loop)
 	}
 	e.unmountRootfs(c)
 	e.updateState(c, func(s *State) { s.MonitorPid, s.MonitorStart = 0, 0 })
@@ -127,7 +167,9 @@ func reportReady(ready *os.File, code int, err error) {
 
 // runOnce runs the container once: mount, create, start, relay, wait,
 // delete. It returns the exit code and whether the process ran at all.
-func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.File) (int, bool) {
+// Once the container runs it execs the lean monitor when it can (it then
+// does not return: the full monitor resumes in Monitor).
+func (e *Engine) runOnce(c *Container, log *jsonlog.Writer, attached bool, ready *os.File, loop restartLoop) (int, bool) {
 	fail := func(err error) (int, bool) {
 		code := runtime.ExitCode(err)
 		e.updateState(c, func(s *State) {
@@ -203,22 +245,11 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 	if err != nil {
 		return fail(err)
 	}
-	var out, errOut *os.File
-	if attached {
-		out, errOut = os.Stdout, os.Stderr
-	}
-	var wg sync.WaitGroup
 	if proc.Console != nil {
 		closers = append(closers, proc.Console)
-		if attached {
-			e.relayTerminal(proc.Console, c.Config.OpenStdin)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); log.pump("stdout", proc.Console, out) }()
-	} else {
-		wg.Add(2)
-		go func() { defer wg.Done(); log.pump("stdout", outR, out) }()
-		go func() { defer wg.Done(); log.pump("stderr", errR, errOut) }()
+	}
+	if attached && proc.Console != nil {
+		resizeTerminal(proc.Console) // before the program starts
 	}
 	if err := e.rt.start(c.ID); err != nil {
 		e.rt.delete(c.ID, true)
@@ -230,6 +261,25 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 		s.StartedAt, s.FinishedAt, s.OOMKilled = time.Now().UTC(), time.Time{}, false
 	})
 	reportReady(ready, proc.Pid, nil)
+	// Returns only when there is no lean monitor or it cannot take over.
+	e.handOff(c, proc, outR, errR, attached, loop)
+
+	var out, errOut *os.File
+	if attached {
+		out, errOut = os.Stdout, os.Stderr
+	}
+	var wg sync.WaitGroup
+	if proc.Console != nil {
+		if attached {
+			relayTerminal(proc.Console, c.Config.OpenStdin)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); log.Pump("stdout", proc.Console, out) }()
+	} else {
+		wg.Add(2)
+		go func() { defer wg.Done(); log.Pump("stdout", outR, out) }()
+		go func() { defer wg.Done(); log.Pump("stderr", errR, errOut) }()
+	}
 	// From here on the monitor only waits and copies output, for as long
 	// as the container lives: give back the heap that starting it took
 	// (Go's scavenger would, but only over minutes), so that a monitor
@@ -243,6 +293,17 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 	case <-drained:
 	case <-time.After(2 * time.Second): // a descendant outside the pid namespace holds the pipe
 	}
+	var msg string
+	if werr != nil {
+		msg = werr.Error()
+	}
+	e.recordExit(c, code, msg)
+	return code, true
+}
+
+// recordExit does what follows the init's exit: OOM check, the runtime's
+// delete (cgroup), the state. werr is why waiting failed, if it did.
+func (e *Engine) recordExit(c *Container, code int, werr string) {
 	oom := false
 	if cg, err := cgroups.New("/nook/"+c.ID, c.ID, e.log); err == nil {
 		if st, err := cg.Stats(); err == nil && st.OOMKills > 0 {
@@ -255,28 +316,29 @@ func (e *Engine) runOnce(c *Container, log *logWriter, attached bool, ready *os.
 	e.updateState(c, func(s *State) {
 		s.Status, s.Pid, s.PidStart, s.ExitCode, s.OOMKilled = StatusExited, 0, 0, code, oom
 		s.FinishedAt = time.Now().UTC()
-		if werr != nil {
-			s.Error = werr.Error()
+		if werr != "" {
+			s.Error = werr
 		}
 	})
-	return code, true
+}
+
+// resizeTerminal makes the pty's size the client's (our stdin's).
+func resizeTerminal(master *os.File) {
+	if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+		unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+	}
 }
 
 // relayTerminal copies the client's terminal (our stdin) to the pty and
 // keeps the pty's size equal to the client's: the client signals us
 // SIGWINCH when its window changes.
-func (e *Engine) relayTerminal(master *os.File, stdin bool) {
-	resize := func() {
-		if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
-			unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
-		}
-	}
-	resize()
+func relayTerminal(master *os.File, stdin bool) {
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, unix.SIGWINCH)
+	resizeTerminal(master)
 	go func() {
 		for range winch {
-			resize()
+			resizeTerminal(master)
 		}
 	}()
 	if stdin {

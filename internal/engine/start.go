@@ -39,18 +39,7 @@ func (e *Engine) Start(c *Container, attached bool) (int, error) {
 		return 125, err
 	}
 	defer readyR.Close()
-	args := []string{"--root", e.root}
-	if e.runtime != "" {
-		args = append(args, "--runtime", e.runtime)
-	}
-	if e.level != "" {
-		args = append(args, "--log-level", e.level)
-	}
-	args = append(args, MonitorArg)
-	if attached {
-		args = append(args, "--attached")
-	}
-	cmd := exec.Command(e.exe, append(args, c.ID)...)
+	cmd := exec.Command(e.exe, append(e.monitorArgs(attached), c.ID)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.ExtraFiles = []*os.File{readyW}
 	monLog, err := os.OpenFile(filepath.Join(c.dir(e), "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)

@@ -335,17 +335,16 @@ func monitorPid(t *testing.T, e *engine, id string, c container) int {
 			}
 		}
 	}
-	want, err := filepath.EvalSymlinks(nookBin)
-	if err != nil {
-		want = nookBin
-	}
 	for _, pid := range candidates {
 		if pid <= 1 {
 			continue
 		}
-		// Only a nook process: never kill what this test did not start.
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.TrimSuffix(exe, " (deleted)") == want {
-			return pid
+		// Only a nook process (the full monitor, or the lean one it
+		// hands over to): never kill what this test did not start.
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil {
+			if exe = strings.TrimSuffix(exe, " (deleted)"); exe == resolvedBin(nookBin) || exe == leanMonitorBin() {
+				return pid
+			}
 		}
 	}
 	t.Logf("no nook process among the monitor candidates %v", candidates)

@@ -36,11 +36,20 @@ func (c *Container) Start(log *slog.Logger) error {
 		return fmt.Errorf("opening exec fifo: %w", err)
 	}
 	defer unix.Close(fd)
+	// Init writes one byte, then keeps its end open until execve closes it
+	// (close-on-exec): as with runc, start returns once the program runs,
+	// so that a signal sent right after start reaches the program, not
+	// init.
 	buf := make([]byte, 1)
+	started := false
 	for {
 		n, err := unix.Read(fd, buf)
 		if n == 1 {
-			break
+			started = true
+			continue
+		}
+		if n == 0 && err == nil && started {
+			break // EOF: execve, or init failed and exited (it reports on the container's stderr)
 		}
 		if err != nil && err != unix.EAGAIN && err != unix.EINTR {
 			return fmt.Errorf("reading exec fifo: %w", err)
@@ -48,6 +57,9 @@ func (c *Container) Start(log *slog.Logger) error {
 		// No byte yet: init is between its open and its write, or has not
 		// reached the open. Wait, but not for a dead init.
 		if !processAlive(c.State.Pid, c.State.StartTime) {
+			if started {
+				break
+			}
 			return errors.New("container init exited before start")
 		}
 		unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 10)
@@ -65,11 +77,14 @@ func (c *Container) Start(log *slog.Logger) error {
 // Kill sends sig to the container's init, or with all to every process in
 // its cgroup.
 func (c *Container) Kill(sig unix.Signal, all bool, log *slog.Logger) error {
+	if all {
+		// As runc: whatever is left in the cgroup gets the signal, even
+		// once init has exited (a container sharing the host's pid
+		// namespace can leave processes behind).
+		return c.signalAll(sig, log)
+	}
 	if c.State.Status != specs.StateCreated && c.State.Status != specs.StateRunning && c.State.Status != StatePaused {
 		return ErrNotRunning
-	}
-	if all {
-		return c.signalAll(sig, log)
 	}
 	return signalPid(c.State.Pid, c.State.StartTime, sig)
 }

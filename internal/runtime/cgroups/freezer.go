@@ -14,14 +14,26 @@ var freezeTimeout = 5 * time.Second
 // FROZEN starts freezing; freezer.state reads FREEZING until every task
 // has stopped. The write is repeated while waiting: a task forked during
 // the freeze can be missed, and writing FROZEN again picks it up (runc does
-// the same). If the freeze does not complete, the cgroup is thawed again
-// rather than left half frozen.
+// the same), with a thaw every 50 tries for tasks stuck where they can't be
+// frozen. If the freeze does not complete, the cgroup is thawed again rather
+// than left half frozen.
 func freezeV1(log *slog.Logger, dir string, frozen bool) error {
 	want := "THAWED"
 	if frozen {
 		want = "FROZEN"
 	}
+	tries := 0
 	err := poll(func() (bool, error) {
+		tries++
+		if frozen && tries%50 == 0 {
+			// A task that can't be frozen where it stands (in the
+			// middle of a vfork, say) keeps the cgroup FREEZING for
+			// good: thaw now and then to let it move on, as runc does.
+			if err := writeFile(log, dir, "freezer.state", "THAWED"); err != nil {
+				return false, err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		if err := writeFile(log, dir, "freezer.state", want); err != nil {
 			return false, err
 		}

@@ -239,11 +239,13 @@ func waitForStart(stateDir int, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("opening exec fifo: %w", err)
 	}
-	defer unix.Close(fd)
 	unix.Close(stateDir)
 	if _, err := unix.Write(fd, []byte{'0'}); err != nil {
+		unix.Close(fd)
 		return fmt.Errorf("writing exec fifo: %w", err)
 	}
+	// fd stays open: execve closes it (O_CLOEXEC), and start, reading to
+	// EOF, knows the program runs.
 	return nil
 }
 

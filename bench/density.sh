@@ -24,7 +24,7 @@
 # All three run the same image: `nook save` of nook's built-in busybox, `podman load`ed and
 # `ctr images import`ed. Memory is the sum of Pss from /proc/PID/smaps_rollup over the engine's
 # per-container processes (nook: every process running this run's nook binary, i.e. the
-# `nook container-monitor`s; Podman: conmon; containerd: containerd-shim-runc-v2), divided by
+# nook-monitors (the lean monitor `nook container-monitor` hands over to); Podman: conmon; containerd: containerd-shim-runc-v2), divided by
 # COUNT. containerd's daemon is reported apart (it is shared, not per container).
 set -euo pipefail
 
@@ -168,6 +168,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cp "$NOOK_SRC" "$NOOK_BIN"
+# The lean per-container monitor nook hands over to once a container runs (next to nook).
+if [ -x "$(dirname "$NOOK_SRC")/nook-monitor" ]; then
+	cp "$(dirname "$NOOK_SRC")/nook-monitor" "$WORK/bin/nook-monitor"
+fi
 echo "nook:       $("$NOOK_BIN" --version 2>&1 | tr '\n' ' ')($NOOK_SRC)"
 case " $ENGINES " in *" podman "*)
 	echo "podman:     $(podman --version), conmon $(conmon --version | head -1 | awk '{print $3}'), $(runc --version | head -1)" ;;
@@ -289,7 +293,7 @@ for p in /proc/[0-9]*; do
 	exe=$(readlink "$p/exe" 2>/dev/null) || continue
 	cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 	kind=
-	if [ "$exe" = "$NOOK_BIN" ]; then
+	if [ "$exe" = "$NOOK_BIN" ] || { [ "$exe" = "$WORK/bin/nook-monitor" ] && [[ $cmd == *"$WORK/nook "* ]]; }; then
 		kind=nook
 	elif [ "$(basename "$exe")" = conmon ] && [[ $cmd == *"$WORK/podman/"* ]]; then
 		kind=podman
@@ -336,7 +340,7 @@ mid = (count + 1) // 2
 def nth(n):
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 names = {"nook": "nook run -d", "podman": "podman --runtime runc run -d", "containerd": "ctr run -d (runc shim)"}
-what = {"nook": "nook container-monitor", "podman": "conmon", "containerd": "containerd-shim-runc-v2"}
+what = {"nook": "nook-monitor (nook container-monitor until started)", "podman": "conmon", "containerd": "containerd-shim-runc-v2"}
 row = {}
 print()
 print(f"  start times (wall clock of each command, ms) and per-container memory (PSS, KiB)")

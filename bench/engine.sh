@@ -328,6 +328,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cp "$NOOK_SRC" "$NOOK_BIN"
+# the lean per-container monitor nook hands a running container over to, if built
+[ ! -x "$(dirname "$NOOK_SRC")/nook-monitor" ] || cp "$(dirname "$NOOK_SRC")/nook-monitor" "$(dirname "$NOOK_BIN")/"
 
 # The host's cgroup layout decides the settings.
 if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then

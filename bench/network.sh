@@ -125,6 +125,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cp "$NOOK_SRC" "$NOOK_BIN"
+# the lean per-container monitor nook hands a running container over to, if built
+[ ! -x "$(dirname "$NOOK_SRC")/nook-monitor" ] || cp "$(dirname "$NOOK_SRC")/nook-monitor" "$(dirname "$NOOK_BIN")/"
 
 # bridge-nf-call-iptables: with br_netfilter loaded (and this 1), frames the bridge forwards
 # between two of its ports also pass the IPv4 netfilter hooks (conntrack, nook's inet forward

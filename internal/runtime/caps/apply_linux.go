@@ -78,7 +78,7 @@ func Apply(c *specs.LinuxCapabilities, log *slog.Logger) error {
 	log.Debug("capabilities", "set", "permitted", "caps", join(want.permitted))
 	log.Debug("capabilities", "set", "inheritable", "caps", join(want.inheritable))
 
-	if err := setAmbient(want.ambient); err != nil {
+	if err := setAmbient(want.ambient, log); err != nil {
 		return err
 	}
 	log.Debug("capabilities", "set", "ambient", "caps", join(want.ambient))
@@ -139,8 +139,12 @@ func dropBounding(keep uint64, last int) (int, error) {
 	return dropped, nil
 }
 
-// setAmbient makes the calling thread's ambient set exactly mask.
-func setAmbient(mask uint64) error {
+// setAmbient makes the calling thread's ambient set as close to mask as the
+// kernel allows. An ambient capability must also be permitted and
+// inheritable; one that is not (runc's own default spec asks for ambient
+// capabilities with no inheritable ones) is left out with a warning, as runc
+// does, rather than failing the container.
+func setAmbient(mask uint64, log *slog.Logger) error {
 	err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 	// Kernels before 4.3 have no ambient set (EINVAL); that is fine as long
 	// as none is asked for.
@@ -154,8 +158,13 @@ func setAmbient(mask uint64) error {
 		if mask&(1<<n) == 0 {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
-			return fmt.Errorf("raising ambient %s (it must also be permitted and inheritable): %w", name(n), err)
+		err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0)
+		if errors.Is(err, unix.EPERM) {
+			log.Warn("ambient capability not raised: it must also be permitted and inheritable", "capability", name(n))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("raising ambient %s: %w", name(n), err)
 		}
 	}
 	return nil

@@ -30,6 +30,10 @@ VM_ENGINE_TESTS ?= ^(TestPullRun|TestLimits|TestMemoryOOM|TestRunTTY|TestExec|Te
 # The network tests it runs: published ports, masquerade, recovery (the rest is kernel-version
 # independent and slow there).
 VM_NETWORK_TESTS ?= ^(TestPublishedPort|TestMasquerade|TestContainerCrashed)$$
+# The interop tests it runs (Podman, containerd and Docker driving nook-runtime): running
+# containers and their limits; not the TTY relays or containerd's handler config, which do not
+# depend on the cgroup version. Empty: all of them.
+VM_INTEROP_TESTS ?= ^(TestDocker|TestPodmanRun|TestContainerdRun|TestPodmanResources|TestContainerdResources)$$
 # Upper bound for the one VM boot of test-v2 (seconds; everything runs ~10x slower there), and
 # its memory: the VM's writable layers (/tmp, and writes anywhere else) live in it too.
 VM_TIMEOUT ?= 1800
@@ -41,7 +45,7 @@ VM_TEST_TIMEOUT ?= 20m
 .PHONY: build test vet fuzz test-root test-engine test-network test-security test-interop test-v2 ci demo clean help
 
 help:
-	@echo 'build      bin/nook-runtime and the static bin/probe (default)'
+	@echo 'build      bin/nook-runtime, bin/nook, bin/nook-monitor and the static bin/probe (default)'
 	@echo 'test       unit tests, no root needed (integration tests skip)'
 	@echo 'vet        gofmt check and go vet'
 	@echo 'fuzz       every fuzz target for FUZZTIME (5s) each'
@@ -49,15 +53,17 @@ help:
 	@echo 'test-engine  as root: the nook engine (bin/nook) against a loopback registry'
 	@echo 'test-network  as root: bridges, published ports, DNS, the article topology (bin/nook)'
 	@echo 'test-security  as root: escape-and-abuse attacks from inside default-config containers'
-	@echo 'test-interop  as root: Podman and containerd (ctr) driving nook-runtime'
+	@echo 'test-interop  as root: Podman, containerd (ctr, CRI handler) and Docker driving nook-runtime'
+	@echo 'test-compat  as root: the same commands against runc and nook-runtime, outputs and errors compared'
 	@echo 'test-v2    as root: the same compiled tests in a pure cgroup v2 VM (test/vmlane)'
-	@echo 'ci         install deps, then vet, test, test-root, test-v2 (what .ci/run does)'
+	@echo 'ci         install deps, vet, every test target, test-v2, bench-ci (what .ci/run does)'
 	@echo 'demo       as root: a busybox shell in a nook container (hack/demo.sh)'
 	@echo 'bench-ci   as root: short runtime-start and engine-run benchmark, ratios vs targets (bench/ci.sh)'
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
 	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook ./cmd/nook
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/nook-monitor ./cmd/nook-monitor
 	CGO_ENABLED=0 $(GO) build -o bin/probe ./test/probe
 	CGO_ENABLED=0 $(GO) build -o bin/escape ./test/security/testdata/escape
 
@@ -95,15 +101,21 @@ test-security: build
 test-interop: build
 	NOOK_RUNTIME=$(RUNTIME) NOOK_PROBE=$(PROBE) $(GO) test -count=1 -timeout 10m -v ./test/interop/
 
+# The same scenarios against runc and nook-runtime, comparing what engines parse (test/compat).
+.PHONY: test-compat
+test-compat: build
+	NOOK_RUNTIME=$(RUNTIME) $(GO) test -count=1 -timeout 10m -v ./test/compat/
+
 # Compile the tests on the host (the VM is too slow for the go tool), then one VM boot runs
 # them all: hack/vm-tests.sh reads bin/vmtests.list ("binary package-dir" lines).
 test-v2: build
 	rm -f bin/*.test bin/vmtests.list
-	@set -e; for p in ./test/integration ./test/security ./test/engine ./test/network $(VM_PKGS); do \
+	@set -e; for p in ./test/integration ./test/security ./test/engine ./test/network ./test/interop $(VM_PKGS); do \
 		d=$${p#./}; b=bin/$$(echo "$$d" | tr / -).test; \
 		[ "$$d" = test/integration ] && b=bin/integration.test; \
 		echo "$(GO) test -c -o $$b $$p"; $(GO) test -c -o $$b $$p; \
 		run=; [ "$$d" = test/engine ] && run='$(VM_ENGINE_TESTS)'; [ "$$d" = test/network ] && run='$(VM_NETWORK_TESTS)'; \
+		[ "$$d" = test/interop ] && run='$(VM_INTEROP_TESTS)'; \
 		if [ -f "$$b" ]; then echo "$$b $$d $$run" >> bin/vmtests.list; fi; \
 	done
 	VM_TEST_TIMEOUT=$(VM_TEST_TIMEOUT) VMLANE_ENV=VM_TEST_TIMEOUT VMLANE_TIMEOUT=$(VM_TIMEOUT) \
@@ -120,7 +132,11 @@ ci:
 	$(MAKE) --no-print-directory test-network
 	$(MAKE) --no-print-directory test-security
 	$(MAKE) --no-print-directory test-interop
+	$(MAKE) --no-print-directory test-compat
 	$(MAKE) --no-print-directory test-v2
+	@# Ratios against the performance targets: loud warnings, never a failure on the numbers;
+	@# a benchmark that cannot run is reported, not fatal.
+	$(MAKE) --no-print-directory bench-ci || echo "ci: WARNING: bench-ci could not run (above)"
 
 demo:
 	hack/demo.sh

@@ -19,7 +19,7 @@ set -euo pipefail
 case "${1:-all}" in
 all)
 	pkgs=(busybox-static qemu-system-x86 linux-image-amd64 runc crun hyperfine uidmap iproute2
-		procps make xz-utils cpio gcc libc6-dev containerd podman libseccomp-dev docker-registry nftables debootstrap)
+		procps make xz-utils cpio gcc libc6-dev containerd podman docker.io libseccomp-dev docker-registry nftables debootstrap)
 	;;
 demo) pkgs=(busybox-static make gcc libc6-dev libseccomp-dev) ;;
 -h | --help)
@@ -48,6 +48,14 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 log=$(mktemp /tmp/nook-install-deps.XXXXXX.log)
 export DEBIAN_FRONTEND=noninteractive INITRD=No
+# The daemons among these (containerd, dockerd) are for the tests to start privately: keep the
+# packages from starting system services (docker's would add a bridge and firewall rules to the
+# host). A policy-rc.d that is already there (as on this kind of machine) is left alone.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\n# nook install-deps: no service starts while it installs\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 # Wait for another apt/dpkg (e.g. unattended-upgrades) instead of failing on its lock.
 apt=(apt-get -q -y -o DPkg::Lock::Timeout=600)
 if ! { "${apt[@]}" update && "${apt[@]}" install --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then

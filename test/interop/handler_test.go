@@ -40,7 +40,7 @@ func nookHandlerConfig(bin string) string {
 func TestContainerdRuntimeHandler(t *testing.T) {
 	needInterop(t)
 	sock, logPath := containerdWith(t, nookHandlerConfig(runtimeBin))
-	ctr := func(args ...string) *exec.Cmd { return exec.Command("ctr", append([]string{"-a", sock}, args...)...) }
+	ctr := func(args ...string) *exec.Cmd { return ctrCmd(sock, args...) }
 
 	plugins := must(t, ctr("plugins", "ls"))
 	if !regexp.MustCompile(`(?m)^io\.containerd\.grpc\.v1\s+cri\s+\S+\s+ok\s*$`).MatchString(plugins) {
@@ -73,7 +73,7 @@ func TestContainerdRuntimeHandler(t *testing.T) {
 	})
 	// The runc shim gives its binary --root /run/containerd/runc/NAMESPACE:
 	// nook-runtime's state for h2 is there, so nook (not runc) made it.
-	state := must(t, exec.Command(runtimeBin, "--root", "/run/containerd/runc/default", "state", "h2"))
+	state := must(t, exec.Command(runtimeBin, "--root", "/run/containerd/runc/"+tag, "state", "h2"))
 	if !strings.Contains(state, `"id": "h2"`) && !strings.Contains(state, `"id":"h2"`) || !strings.Contains(state, "running") {
 		t.Errorf("nook-runtime state h2:\n%s", state)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,11 @@ var (
 	image   = "localhost/nook-interop:latest"
 	work    string
 	archive string
+	// tag names what this run makes outside its temp dirs: the parent
+	// cgroup of every container (Podman's --cgroup-parent, ctr's namespace,
+	// dockerd's --cgroup-parent), and the ctr namespace (so the runc shim's
+	// --root is /run/containerd/runc/TAG, not the shared .../default).
+	tag = fmt.Sprintf("nook-interop-%d", os.Getpid())
 )
 
 // This sandbox's processes lack CAP_SYS_RESOURCE, so no runtime (runc
@@ -40,6 +46,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := 1
+	before := snapshotHost()
 	if err = setupImage(); err != nil {
 		fmt.Fprintln(os.Stderr, "interop: making the test image:", err)
 	} else {
@@ -48,6 +55,9 @@ func TestMain(m *testing.M) {
 	podman("image", "rm", "-af").Run()
 	exec.Command("umount", "-R", "-l", work).Run() // nothing should be left; be sure
 	os.RemoveAll(work)
+	if !cleanHost(before) && code == 0 {
+		code = 1
+	}
 	os.Exit(code)
 }
 
@@ -59,13 +69,23 @@ func needInterop(t *testing.T) {
 }
 
 // podman runs podman with a private store and nook-runtime as its runtime.
+// Its containers (and conmon) get cgroups under /TAG instead of the shared
+// /libpod_parent.
 func podman(args ...string) *exec.Cmd {
 	base := []string{
 		"--root", filepath.Join(work, "podman/storage"), "--runroot", filepath.Join(work, "podman/run"),
 		"--cgroup-manager", "cgroupfs", "--events-backend", "none", "--runtime", runtimeBin,
 		"--tmpdir", filepath.Join(work, "podman/tmp"),
 	}
+	if len(args) > 0 && (args[0] == "run" || args[0] == "create") {
+		args = append([]string{args[0], "--cgroup-parent", "/" + tag}, args[1:]...)
+	}
 	return exec.Command("podman", append(base, args...)...)
+}
+
+// ctrCmd runs ctr against the containerd at sock, in the namespace TAG.
+func ctrCmd(sock string, args ...string) *exec.Cmd {
+	return exec.Command("ctr", append([]string{"-a", sock, "-n", tag}, args...)...)
 }
 
 // setupImage imports a busybox rootfs (plus the probe) into Podman and saves
@@ -185,8 +205,21 @@ func containerd(t *testing.T) string {
 }
 
 // containerdWith starts a private containerd with extra appended to its
-// config.toml, and returns its socket and its log file.
+// config.toml, imports the test image, and returns its socket and its log
+// file.
 func containerdWith(t *testing.T, extra string) (sock, logPath string) {
+	t.Helper()
+	sock, logPath = startContainerd(t, extra)
+	must(t, ctrCmd(sock, "images", "import", archive))
+	return sock, logPath
+}
+
+// startContainerd starts a private containerd (its own root, state and
+// sockets in a temp dir) with extra appended to its config.toml. When the
+// test ends, it kills and deletes what tasks are left in any namespace (the
+// shims outlive containerd otherwise), kills the shims that still serve it,
+// then containerd, and unmounts what is left under its dir.
+func startContainerd(t *testing.T, extra string) (sock, logPath string) {
 	t.Helper()
 	dir := t.TempDir()
 	sock = filepath.Join(dir, "containerd.sock")
@@ -203,25 +236,44 @@ func containerdWith(t *testing.T, extra string) (sock, logPath string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		ctrQuiet := func(ns string, args ...string) string {
+			c := exec.Command("ctr", append([]string{"-a", sock, "-n", ns, "--timeout", "20s"}, args...)...)
+			out, _ := c.Output()
+			return string(out)
+		}
+		for _, ns := range strings.Fields(ctrQuiet("default", "namespaces", "ls", "-q")) {
+			for _, id := range strings.Fields(ctrQuiet(ns, "task", "ls", "-q")) {
+				t.Logf("containerd cleanup: task %s/%s was left; killing it", ns, id)
+				ctrQuiet(ns, "task", "kill", "-s", "KILL", id)
+				ctrQuiet(ns, "task", "delete", "-f", id)
+			}
+			for _, id := range strings.Fields(ctrQuiet(ns, "container", "ls", "-q")) {
+				ctrQuiet(ns, "container", "delete", id)
+			}
+		}
+		killShims(t, sock)
 		cmd.Process.Kill()
 		cmd.Wait()
 		logf.Close()
 		exec.Command("umount", "-R", "-l", dir).Run()
 		if t.Failed() {
-			data, _ := os.ReadFile(filepath.Join(dir, "containerd.log"))
+			data, _ := os.ReadFile(logPath)
 			t.Logf("containerd log:\n%s", lastLines(string(data), 30))
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if exec.Command("ctr", "-a", sock, "version").Run() == nil {
-			must(t, exec.Command("ctr", "-a", sock, "images", "import", archive))
+		if ctrCmd(sock, "version").Run() == nil {
 			return sock, logPath
+		}
+		if !processAlive(cmd.Process.Pid) {
+			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("containerd did not come up")
+	data, _ := os.ReadFile(logPath)
+	t.Fatalf("containerd did not come up; its log:\n%s", lastLines(string(data), 30))
 	return "", ""
 }
 
@@ -231,7 +283,7 @@ func containerdWith(t *testing.T, extra string) (sock, logPath string) {
 func TestContainerdRun(t *testing.T) {
 	needInterop(t)
 	sock := containerd(t)
-	ctr := func(args ...string) *exec.Cmd { return exec.Command("ctr", append([]string{"-a", sock}, args...)...) }
+	ctr := func(args ...string) *exec.Cmd { return ctrCmd(sock, args...) }
 	out := must(t, ctr("run", "--rm", "--runc-binary", runtimeBin, image, "c1", "sh", "-c", "echo hello from containerd; echo pid $$"))
 	if !strings.Contains(out, "hello from containerd\npid 1\n") {
 		t.Errorf("ctr run output:\n%s", out)
@@ -271,6 +323,42 @@ func TestContainerdRun(t *testing.T) {
 	}
 	must(t, ctr("task", "delete", "c3"))
 	must(t, ctr("container", "delete", "c3"))
+}
+
+// TestContainerdResources: ctr run --memory-limit reaches the container's
+// cgroup, on this machine's cgroup version: seen from inside (through a
+// read-only cgroup mount, which ctr's default spec lacks and the CRI plugin
+// adds) and from the host's side. ctr 1.6 has no flag for a pids limit.
+func TestContainerdResources(t *testing.T) {
+	needInterop(t)
+	sock := containerd(t)
+	ctr := func(args ...string) *exec.Cmd { return ctrCmd(sock, args...) }
+	must(t, ctr("run", "-d", "--runc-binary", runtimeBin, "--memory-limit", "67108864",
+		"--mount", "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro", image, "r1", "sleep", "300"))
+	t.Cleanup(func() {
+		ctr("task", "kill", "-s", "KILL", "r1").Run()
+		ctr("task", "delete", "-f", "r1").Run()
+		ctr("container", "delete", "r1").Run()
+	})
+	checkLimits(t, "ctr task exec", must(t, ctr("task", "exec", "--exec-id", "lim", "r1", "sh", "-c", limitsScript)), 0)
+	var pid int
+	for _, line := range strings.Split(must(t, ctr("task", "ls")), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "r1" {
+			pid, _ = strconv.Atoi(f[1])
+		}
+	}
+	if pid == 0 {
+		t.Fatalf("no pid for r1 in ctr task ls:\n%s", must(t, ctr("task", "ls")))
+	}
+	checkHostLimits(t, "ctr run -d --memory-limit", pid, 0)
+	must(t, ctr("task", "kill", "-s", "KILL", "r1"))
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(must(t, ctr("task", "ls")), "STOPPED"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("r1 did not stop:\n%s", must(t, ctr("task", "ls")))
+		}
+	}
+	must(t, ctr("task", "delete", "r1"))
+	must(t, ctr("container", "delete", "r1"))
 }
 
 func lastLines(s string, n int) string {

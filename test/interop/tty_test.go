@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -152,11 +153,11 @@ func runOnPty(t *testing.T, cmd *exec.Cmd, input string, want ...string) (int, s
 func TestContainerdRunTTY(t *testing.T) {
 	needInterop(t)
 	sock := containerd(t)
-	cmd := exec.Command("ctr", "-a", sock, "run", "--rm", "-t", "--runc-binary", runtimeBin, image, "tty1", "sh")
+	cmd := ctrCmd(sock, "run", "--rm", "-t", "--runc-binary", runtimeBin, image, "tty1", "sh")
 	t.Cleanup(func() {
-		exec.Command("ctr", "-a", sock, "task", "kill", "-s", "KILL", "tty1").Run()
-		exec.Command("ctr", "-a", sock, "task", "delete", "-f", "tty1").Run()
-		exec.Command("ctr", "-a", sock, "container", "delete", "tty1").Run()
+		ctrCmd(sock, "task", "kill", "-s", "KILL", "tty1").Run()
+		ctrCmd(sock, "task", "delete", "-f", "tty1").Run()
+		ctrCmd(sock, "container", "delete", "tty1").Run()
 	})
 	code, out := runOnPty(t, cmd, "echo hi-$((40+2)); tty; exit 7\n", "hi-42", "/dev/pts/0")
 	if code != 7 {
@@ -193,22 +194,24 @@ func TestPodmanRunTTY(t *testing.T) {
 }
 
 // TestPodmanResources: --memory and --pids-limit reach the container's
-// cgroup, read from inside it (Podman mounts the cgroup files read-only):
-// v1 (this host, hybrid) or v2.
+// cgroup, on this machine's cgroup version (v1 on the hybrid host, v2 in the
+// VM lane): read from inside (Podman mounts the cgroup files read-only), and
+// from the host's side for a detached container.
 func TestPodmanResources(t *testing.T) {
 	needInterop(t)
-	args := append([]string{"run", "--rm", "--network", "none", "--memory", "64m", "--pids-limit", "50"}, podmanUlimits...)
-	script := `if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  echo mem=$(cat /sys/fs/cgroup/memory.max) pids=$(cat /sys/fs/cgroup/pids.max)
-else
-  echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes) pids=$(cat /sys/fs/cgroup/pids/pids.max)
-fi
-echo x > /sys/fs/cgroup/pids.max 2>/dev/null || echo x > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo ro-ok`
-	out := must(t, podman(append(args, image, "sh", "-c", script)...))
-	if !strings.Contains(out, "mem=67108864 pids=50\n") {
-		t.Errorf("cgroup limits seen inside: want mem=67108864 pids=50, got:\n%s", out)
+	limits := []string{"--network", "none", "--memory", "64m", "--pids-limit", "50"}
+	args := append(append([]string{"run", "--rm"}, limits...), podmanUlimits...)
+	out := must(t, podman(append(args, image, "sh", "-c", limitsScript)...))
+	checkLimits(t, "podman run", out, 50)
+
+	name := fmt.Sprintf("nook-res-%d", os.Getpid())
+	t.Cleanup(func() { podman("rm", "-f", "-t", "0", name).Run() })
+	dargs := append(append([]string{"run", "-d", "--name", name}, limits...), podmanUlimits...)
+	must(t, podman(append(dargs, image, "sleep", "300")...))
+	pid, err := strconv.Atoi(strings.TrimSpace(must(t, podman("inspect", "--format", "{{.State.Pid}}", name))))
+	if err != nil {
+		t.Fatal("podman inspect pid:", err)
 	}
-	if !strings.Contains(out, "ro-ok") {
-		t.Errorf("the container could write its cgroup files:\n%s", out)
-	}
+	checkHostLimits(t, "podman run -d", pid, 50)
+	must(t, podman("rm", "-f", "-t", "0", name))
 }

@@ -15,6 +15,7 @@ case "$repo/" in
 /tmp/*)
 	mkdir -p "$share"
 	stage=$(mktemp -d "$share/stage.XXXXXX")
+	chmod 755 "$stage" # the rootless tests run the runtime as an unprivileged user
 	trap 'rm -rf "$stage"' EXIT
 	cp -a bin "$stage/bin"
 	while read -r _ dir _; do mkdir -p "$stage/$dir"; done <bin/vmtests.list

@@ -168,7 +168,10 @@ func (a *agent) serve(fd int) {
 			continue
 		}
 		if pfd[0].Revents&unix.POLLIN == 0 {
-			return // POLLHUP: no process left
+			if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+				return // no process left
+			}
+			continue // POLLOUT alone: a notification received and not yet answered
 		}
 		var req seccompNotif // must be zeroed for the kernel
 		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); e != 0 {

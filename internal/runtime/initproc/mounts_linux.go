@@ -128,6 +128,12 @@ func mountCgroup(b *Bootstrap, log *slog.Logger, root *os.File, dest string, o m
 	if b.Cgroup2 {
 		err := mountFS(log, root, "cgroup2", dest, "cgroup2", o)
 		host := b.CgroupPaths[""]
+		if host == "" && b.NewUserNS {
+			// A rootless container without a cgroup of its own: the
+			// hierarchy it lives in, as runc binds (its user can't
+			// write there).
+			host = "/sys/fs/cgroup"
+		}
 		if err == nil || host == "" || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 			return err
 		}

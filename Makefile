@@ -36,7 +36,7 @@ VM_NETWORK_TESTS ?= ^(TestPublishedPort|TestMasquerade|TestContainerCrashed)$$
 VM_INTEROP_TESTS ?= ^(TestDocker|TestPodmanRun|TestContainerdRun|TestPodmanResources|TestContainerdResources)$$
 # Upper bound for the one VM boot of test-v2 (seconds; everything runs ~10x slower there), and
 # its memory: the VM's writable layers (/tmp, and writes anywhere else) live in it too.
-VM_TIMEOUT ?= 1800
+VM_TIMEOUT ?= 2700
 VM_MEM ?= 4G
 # -test.timeout of each test binary in the VM.
 VM_TEST_TIMEOUT ?= 20m

@@ -307,7 +307,8 @@ for p in /proc/[0-9]*; do
 	rss=$(awk '$1 == "Rss:" { print $2 }' "$p/smaps_rollup" 2>/dev/null)
 	# What the process is: nook's subcommand (argv after the global flags), or the program.
 	what=$(basename "$exe")
-	[ "$kind" != nook ] || what="nook $(tr '\0' '\n' <"$p/cmdline" | awk 'NR > 1 && !/^-/ && prev !~ /^--(root|log-level|runtime)$/ { print; exit } { prev = $0 }')"
+	[ "$kind" != nook ] || [ "$what" = nook-monitor ] ||
+		what="nook $(tr '\0' '\n' <"$p/cmdline" | awk 'NR > 1 && !/^-/ && prev !~ /^--(root|log-level|runtime)$/ { print; exit } { prev = $0 }')"
 	printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$pid" "${pss:-0}" "${rss:-0}" "$what" >>"$WORK/procs"
 done
 

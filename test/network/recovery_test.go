@@ -96,7 +96,9 @@ func (h *host) startVictim(network string, hostPort int) *victim {
 	}
 
 	// Only our own processes: check their command lines first.
-	if pid := c.State.MonitorPid; pid <= 0 || !cmdlineHas(pid, h.root, v.id) {
+	// The monitor execs the lean nook-monitor in place shortly after the
+	// container starts; while that execve runs its cmdline reads empty.
+	if pid := c.State.MonitorPid; pid <= 0 || !eventually(2*time.Second, func() bool { return cmdlineHas(pid, h.root, v.id) }) {
 		t.Fatalf("inspect .State.MonitorPid = %d, which does not look like the victim's monitor", pid)
 	}
 	if pid := c.State.Pid; pid <= 0 || !cmdlineHas(pid, "/probe", "serve") {
@@ -165,6 +167,18 @@ func cmdlineHas(pid int, args ...string) bool {
 		}
 	}
 	return true
+}
+
+// eventually reports whether f turns true within d.
+func eventually(d time.Duration, f func() bool) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if f() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }
 
 // mounted reports whether path is a mount point in this mount namespace.

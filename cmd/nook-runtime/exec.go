@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -52,9 +51,8 @@ func execCmd(g *globals) *cobra.Command {
 				}
 				o.AdditionalGids = append(o.AdditionalGids, uint32(gid))
 			}
-			// Signals are forwarded from the start (see run).
-			sigc := make(chan os.Signal, 64)
-			signal.Notify(sigc)
+			// Signals are caught from the start (see run).
+			sigs := catchSignals()
 			if !detach {
 				// nsenter forks into the container's pid namespace: the
 				// process is our grandchild; be its reaper to wait for it.
@@ -64,6 +62,9 @@ func execCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Every signal is caught before the process starts: none may
+			// kill us instead of reaching it.
+			sigs.allCaught()
 			p, err := c.Exec(o)
 			c.Close() // let state, kill and friends in while it runs
 			if err != nil {
@@ -84,9 +85,9 @@ func execCmd(g *globals) *cobra.Command {
 				}
 				defer term.Close()
 			}
-			go forward(sigc, p.Pid)
+			stop := sigs.forward(p.Pid)
 			status, err := p.Wait()
-			signal.Stop(sigc)
+			stop()
 			if err != nil {
 				return err
 			}

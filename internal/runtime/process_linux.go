@@ -116,7 +116,11 @@ func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.
 			forks = forks || ns.Type == specs.PIDNamespace
 		}
 	}
-	env := []string{initproc.FDsEnv + "=" + fds.String()}
+	// GOMAXPROCS=1: init runs on one locked thread (see cmd/nook-runtime's
+	// init); started with one P, its Go runtime skips making the others and
+	// the stop-the-world of lowering GOMAXPROCS later. init's environment
+	// never reaches the program or the hooks (they get their own).
+	env := []string{initproc.FDsEnv + "=" + fds.String(), "GOMAXPROCS=1"}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}
 	if viaNsenter {
 		if !nsenter.Supported {

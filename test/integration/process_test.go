@@ -2,6 +2,9 @@ package integration
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,5 +153,40 @@ func TestSessionKeyring(t *testing.T) {
 	e2.writeSpec()
 	if r := e2.rt("run", "--no-new-keyring", e2.id); r.code != 0 || strings.Contains(r.stdout, "_ses."+e2.id) {
 		t.Errorf("--no-new-keyring: %s", r)
+	}
+}
+
+// TestIgnoredSignalsReset: a runtime started with signals ignored (nohup, a
+// shell's background job, a supervisor) must not pass that on, or ^C would
+// not stop the container's shell jobs. execve keeps ignored signals, so
+// init sets them back to the default right before it. create is used, not
+// run: run catches every signal to forward it, and Go's fork resets caught
+// ones in the child, which would hide a missing reset.
+func TestIgnoredSignalsReset(t *testing.T) {
+	e := newEnv(t).args("grep", "SigIgn", "/proc/self/status")
+	e.writeSpec()
+	out := filepath.Join(e.dir, "out")
+	cmd := exec.Command("sh", "-c", `trap "" HUP INT PIPE; exec "$@" >"$0" 2>&1 </dev/null`,
+		out, runtimeBin, "--root", e.root, "create", "--bundle", e.bundle, e.id)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		data, _ := os.ReadFile(out)
+		t.Fatalf("create with HUP, INT and PIPE ignored: %v %s%s", err, b, data)
+	}
+	e.mustRT("start", e.id)
+	waitStatus(t, e, "stopped")
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(data))
+	if len(f) != 2 || f[0] != "SigIgn:" {
+		t.Fatalf("program's output: %q", data)
+	}
+	mask, err := strconv.ParseUint(f[1], 16, 64)
+	if err != nil {
+		t.Fatalf("program's output: %q: %v", data, err)
+	}
+	if mask != 0 {
+		t.Errorf("the program starts with signals ignored: SigIgn %s", f[1])
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -141,19 +141,46 @@ func closeExtraFDs(first int) error {
 // action. execve resets caught signals but keeps ignored ones, so a
 // runtime (or engine) started with SIGINT or SIGPIPE ignored would pass that
 // on: ^C would not stop a shell's foreground job and `yes | head` would
-// not end. Catching every signal now turns "ignored" into "caught", which
-// execve resets.
+// not end. So every signal that is ignored now is set back to SIG_DFL.
+//
+// With raw rt_sigaction(2) calls, two per signal: os/signal would start
+// Go's signal-handling thread and hand every signal to it and back (two
+// thread switches each), some 7 ms right before execve.
 func resetSignals() {
-	sigs := make([]os.Signal, 0, 64)
 	for s := 1; s <= 64; s++ {
-		switch unix.Signal(s) {
-		case unix.SIGKILL, unix.SIGSTOP:
+		// 32 and 33, glibc's own (SIGCANCEL, SIGSETXID), are reset too:
+		// a program inherits them ignored as any other (seen: SigIgn
+		// bit 31 from a CI shell), and glibc sets its handlers itself.
+		if s == int(unix.SIGKILL) || s == int(unix.SIGSTOP) {
 			continue
 		}
-		if s > 31 && s < 34 { // reserved by glibc/NPTL; not settable
+		var old kernelSigaction
+		if rtSigaction(s, nil, &old) != nil || old.handler != sigIgn {
 			continue
 		}
-		sigs = append(sigs, unix.Signal(s))
+		// The zero value is SIG_DFL, no flags, an empty mask.
+		rtSigaction(s, &kernelSigaction{}, nil)
 	}
-	signal.Notify(make(chan os.Signal, 1), sigs...)
+}
+
+// kernelSigaction is the kernel's struct sigaction (not glibc's): on amd64
+// and arm64 handler, flags, restorer, then a 64-bit mask.
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+const sigIgn = 1 // SIG_IGN
+
+// rtSigaction is rt_sigaction(2); x/sys/unix has no wrapper. The last
+// argument is the size of the kernel's sigset_t.
+func rtSigaction(sig int, act, old *kernelSigaction) error {
+	_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig),
+		uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }

@@ -56,6 +56,7 @@ help:
 	@echo 'test-interop  as root: Podman, containerd (ctr, CRI handler) and Docker driving nook-runtime'
 	@echo 'test-compat  as root: the same commands against runc and nook-runtime, outputs and errors compared'
 	@echo 'test-v2    as root: the same compiled tests in a pure cgroup v2 VM (test/vmlane)'
+	@echo 'test-systemd  as root: the systemd cgroup driver, with containerd and Podman, in VMs booting systemd'
 	@echo 'ci         install deps, vet, every test target, test-v2, bench-ci (what .ci/run does)'
 	@echo 'demo       as root: a busybox shell in a nook container (hack/demo.sh)'
 	@echo 'bench-ci   as root: short runtime-start and engine-run benchmark, ratios vs targets (bench/ci.sh)'
@@ -121,6 +122,21 @@ test-v2: build
 	VM_TEST_TIMEOUT=$(VM_TEST_TIMEOUT) VMLANE_ENV=VM_TEST_TIMEOUT VMLANE_TIMEOUT=$(VM_TIMEOUT) \
 		VMLANE_MEM=$(VM_MEM) hack/test-v2.sh
 
+# The systemd cgroup driver (--systemd-cgroup) needs systemd as PID 1, which these hosts lack:
+# two VM boots with systemd as init (test/vmlane VMLANE_INIT=systemd), one with pure cgroup v2 and
+# one with v1 controllers (hybrid), each running the runtime's and the engines' (containerd with
+# the runc shim's SystemdCgroup, Podman's systemd cgroup manager) systemd tests.
+SYSTEMD_TESTS ?= Systemd
+.PHONY: test-systemd
+test-systemd: build
+	$(GO) test -c -o bin/integration.test ./test/integration
+	$(GO) test -c -o bin/test-interop.test ./test/interop
+	printf 'bin/integration.test test/integration $(SYSTEMD_TESTS)\nbin/test-interop.test test/interop $(SYSTEMD_TESTS)\n' >bin/vmtests-systemd.list
+	@rc=0; for cg in v2 hybrid; do echo "test-systemd: systemd, cgroup $$cg"; \
+		VMLANE_INIT=systemd VMLANE_CGROUP=$$cg NOOK_WANT_SYSTEMD=1 VM_TEST_TIMEOUT=10m \
+		VMLANE_ENV="VM_TEST_TIMEOUT NOOK_WANT_SYSTEMD" VMLANE_TIMEOUT=900 VMLANE_MEM=$(VM_MEM) \
+		hack/test-v2.sh bin/vmtests-systemd.list || rc=1; done; exit $$rc
+
 # Sequential on purpose: fail fast, in this order, even under make -j.
 ci:
 	hack/install-deps.sh
@@ -134,6 +150,7 @@ ci:
 	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory test-compat
 	$(MAKE) --no-print-directory test-v2
+	$(MAKE) --no-print-directory test-systemd
 	@# Ratios against the performance targets: loud warnings, never a failure on the numbers;
 	@# a benchmark that cannot run is reported, not fatal.
 	$(MAKE) --no-print-directory bench-ci || echo "ci: WARNING: bench-ci could not run (above)"

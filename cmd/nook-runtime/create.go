@@ -50,7 +50,7 @@ func (f *createFlags) create(g *globals, id string, attach bool) (*runtime.Conta
 	return runtime.Create(g.root, id, runtime.CreateOpts{
 		Bundle: f.bundle, PreserveFDs: f.preserveFDs, NoPivot: f.noPivot, NoNewKeyring: f.noNewKeyring,
 		Log: g.log, LogFile: g.logFile, Debug: g.debug, JSONLog: g.logFormat == "json",
-		ConsoleSocket: f.consoleSocket, AttachConsole: attach,
+		ConsoleSocket: f.consoleSocket, AttachConsole: attach, SystemdCgroup: g.systemdCgroup,
 	})
 }
 

@@ -118,12 +118,6 @@ func (g *globals) setup() error {
 	if g.logFormat != "text" && g.logFormat != "json" {
 		return fmt.Errorf("invalid --log-format %q: want text or json", g.logFormat)
 	}
-	if g.systemdCgroup {
-		if _, err := os.Stat("/run/systemd/system"); err != nil {
-			return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
-		}
-		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
-	}
 	g.logFile = os.Stderr
 	if g.logPath != "" {
 		f, err := os.OpenFile(g.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_SYNC, 0o644)

@@ -44,6 +44,9 @@ type CreateOpts struct {
 	// AttachConsole is set by a foreground run: with process.terminal and
 	// no ConsoleSocket, the master comes to this process (Container.Console).
 	AttachConsole bool
+	// SystemdCgroup makes the container's cgroup a transient systemd unit
+	// (--systemd-cgroup; linux.cgroupsPath as "slice:prefix:name").
+	SystemdCgroup bool
 	// Stdio is the init's stdin, stdout and stderr; a nil entry is ours
 	// (os.Stdin, os.Stdout, os.Stderr). An engine's monitor passes pipes.
 	Stdio [3]*os.File
@@ -156,6 +159,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		},
 		Rootfs:          rootfs,
 		CgroupsPath:     spec.Linux.CgroupsPath,
+		Systemd:         o.SystemdCgroup,
 		Hooks:           spec.Hooks,
 		OwnPIDNamespace: ownsNamespace(spec.Linux, specs.PIDNamespace),
 		Owner:           os.Getuid(),
@@ -186,12 +190,27 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 
-	cg, err = cgroups.New(spec.Linux.CgroupsPath, id, log)
+	cg, err = newCgroup(spec.Linux.CgroupsPath, id, o.SystemdCgroup, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := cg.Create(effectiveResources(spec.Linux)); err != nil {
-		if !rootlessCgroup(err, spec.Linux) {
+	// The device rules wait until init is started when they can: on v2
+	// they are an eBPF program, and loading it (the verifier, the library's
+	// feature probes) takes a millisecond or two, better spent while init's
+	// Go runtime starts. Init does nothing in the container before its
+	// bootstrap, which is sent only once the rules are in place. Rootless,
+	// a failure to apply them decides whether there is a cgroup at all, so
+	// they come with the rest; a systemd unit may start only after init
+	// has asked to join it (MsgJoinCgroup), so they come with the unit.
+	res, devices := effectiveResources(spec.Linux), (*specs.LinuxResources)(nil)
+	if !isRootless() && !o.SystemdCgroup {
+		devices = &specs.LinuxResources{Devices: res.Devices}
+		r := *res
+		r.Devices = nil
+		res = &r
+	}
+	if err := cg.Create(res); err != nil {
+		if o.SystemdCgroup || !rootlessCgroup(err, spec.Linux) {
 			return nil, rootlessCgroupError(err)
 		}
 		log.Debug("no cgroup for a rootless container without resources", "error", err)
@@ -222,7 +241,8 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	// and not the runtime's (see initproc.MsgJoinCgroup).
 	late := memoryLimited(spec.Linux)
 	cgroupDir := ""
-	if cgroups.DetectMode() == cgroups.Unified && !late {
+	// (A systemd unit starts with init in it: there is no directory yet.)
+	if cgroups.DetectMode() == cgroups.Unified && !late && !o.SystemdCgroup {
 		cgroupDir = cg.Paths()[""]
 	}
 	p, err := startInit(spec, dir, cgroupDir, o, log)
@@ -233,6 +253,11 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	defer p.sock.Close()
 	if !p.inCgroup && !late {
 		if err := cg.Apply(p.pid); err != nil {
+			return nil, err
+		}
+	}
+	if devices != nil {
+		if err := cg.Set(devices); err != nil {
 			return nil, err
 		}
 	}

@@ -59,7 +59,7 @@ func Features() *features.Features {
 			},
 			Capabilities: caps.All(),
 			Cgroup: &features.Cgroup{
-				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &no,
+				V1: &yes, V2: &yes, Systemd: &yes, SystemdUser: &no, Rdma: &no,
 			},
 			Seccomp: &features.Seccomp{
 				Enabled: &seccompBuilt,

@@ -63,7 +63,7 @@ func TestFeaturesJSON(t *testing.T) {
 	}
 	is("cgroup.v1", cg.V1, true)
 	is("cgroup.v2", cg.V2, true)
-	is("cgroup.systemd", cg.Systemd, false)
+	is("cgroup.systemd", cg.Systemd, true)
 	is("cgroup.systemdUser", cg.SystemdUser, false)
 	is("cgroup.rdma", cg.Rdma, false)
 	is("seccomp.enabled", f.Linux.Seccomp.Enabled, seccomp.Check(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow}, nil) == nil)

@@ -28,7 +28,7 @@ var ErrNotPaused = errors.New("container not paused")
 // calls it for a live init to report StatePaused. Any read error means "not
 // frozen": a container without a freezer cannot have been paused.
 func frozen(c *Container) bool {
-	cg, err := cgroups.New(c.State.CgroupsPath, c.ID, nil)
+	cg, err := newCgroup(c.State.CgroupsPath, c.ID, c.State.Systemd, nil)
 	if err != nil {
 		return false
 	}
@@ -67,12 +67,21 @@ func (c *Container) status() specs.ContainerState {
 // statuses plus "paused".
 func (c *Container) Status() specs.ContainerState { return c.status() }
 
+// newCgroup returns the manager of a container's cgroup, for the driver
+// it was created with.
+func newCgroup(path, id string, systemd bool, log *slog.Logger) (cgroups.Manager, error) {
+	if systemd {
+		return cgroups.NewSystemd(path, id, log)
+	}
+	return cgroups.New(path, id, log)
+}
+
 // cgroup returns the manager of the container's cgroup.
 func (c *Container) cgroup(log *slog.Logger) (cgroups.Manager, error) {
 	if c.State.NoCgroup {
 		return noCgroup{}, nil
 	}
-	return cgroups.New(c.State.CgroupsPath, c.ID, log)
+	return newCgroup(c.State.CgroupsPath, c.ID, c.State.Systemd, log)
 }
 
 // Pause freezes every process in the container, as runc pause does: a
@@ -138,7 +147,7 @@ func (s *State) Alive() bool {
 // StatsOf reads a container's cgroup stats from its saved state, without
 // holding its lock.
 func StatsOf(s *State, log *slog.Logger) (*cgroups.Stats, error) {
-	cg, err := cgroups.New(s.CgroupsPath, s.ID, log)
+	cg, err := newCgroup(s.CgroupsPath, s.ID, s.Systemd, log)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +156,7 @@ func StatsOf(s *State, log *slog.Logger) (*cgroups.Stats, error) {
 
 // IOStatsOf reads a container's block I/O counts, as StatsOf.
 func IOStatsOf(s *State, log *slog.Logger) (*cgroups.IOStats, error) {
-	cg, err := cgroups.New(s.CgroupsPath, s.ID, log)
+	cg, err := newCgroup(s.CgroupsPath, s.ID, s.Systemd, log)
 	if err != nil {
 		return nil, err
 	}

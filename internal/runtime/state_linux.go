@@ -38,6 +38,9 @@ type State struct {
 	Rootfs string `json:"rootfs"`
 	// CgroupsPath is linux.cgroupsPath as given in config.json.
 	CgroupsPath string `json:"cgroupsPath"`
+	// Systemd is true when the cgroup is a transient systemd unit
+	// (--systemd-cgroup at create): every later command manages it so.
+	Systemd bool `json:"systemd,omitempty"`
 	// NoCgroup is true for a rootless container that runs without a
 	// cgroup (rootless_linux.go).
 	NoCgroup bool `json:"noCgroup,omitempty"`

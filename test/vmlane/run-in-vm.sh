@@ -9,6 +9,8 @@
 # path in guest; default /tmp/vmlane) VMLANE_ENV ('NAME ...' host vars to export) VMLANE_MODULES (extra modules to modprobe before the
 # command) VMLANE_APPEND (extra kernel args) VMLANE_ACCEL (tcg) VMLANE_KEEP=1 (keep run dir)
 # VMLANE_DIR (cache and run dirs; /tmp/vmlane) VMLANE_KVER (kernel version; newest in /lib/modules).
+# VMLANE_INIT=systemd boots systemd as PID 1 (with D-Bus) and runs the command as a service of it;
+# then VMLANE_CGROUP=hybrid gives v1 controllers (systemd.unified_cgroup_hierarchy=0) instead of v2.
 # Needs: apt-get install -y qemu-system-x86 linux-image-amd64 busybox-static
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 'command' | script [args...]" >&2; exit 2; }
@@ -60,7 +62,7 @@ fi
 RUN=$(mktemp -d "$D/.runs/XXXXXX"); [ -n "${VMLANE_KEEP:-}" ] || trap 'rm -rf "$RUN"' EXIT
 if [ -f "$1" ]; then cp "$1" "$RUN/cmd"; chmod +x "$RUN/cmd"; shift; printf '%q ' /.vmlane/ctl/cmd "$@" > "$RUN/cmdline"
 else printf '%s' "$*" > "$RUN/cmd"; echo "/bin/sh /.vmlane/ctl/cmd" > "$RUN/cmdline"; fi
-{ printf 'VMLANE_CWD=%q\nVMLANE_SHARE=%q\nVMLANE_MODULES=%q\n' "$PWD" "$SHARE" "${VMLANE_MODULES:-}"
+{ printf 'VMLANE_CWD=%q\nVMLANE_SHARE=%q\nVMLANE_MODULES=%q\nVMLANE_INIT=%q\n' "$PWD" "$SHARE" "${VMLANE_MODULES:-}" "${VMLANE_INIT:-sh}"
   for v in ${VMLANE_ENV:-}; do printf 'export %s=%q\n' "$v" "${!v-}"; done; } > "$RUN/env"
 cat > "$RUN/init2" <<'EOF'
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/.vmlane/bin HOME=/root TERM=dumb LANG=C.UTF-8
@@ -70,8 +72,10 @@ $B mkdir -p /dev/pts /dev/shm /dev/mqueue /run/lock
 $B mount -t devpts -o ptmxmode=0666,gid=5,mode=620 devpts /dev/pts; $B mount -t tmpfs -o mode=1777 shm /dev/shm
 $B mount -t mqueue mqueue /dev/mqueue
 for l in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do $B ln -sfn ${l#*:} /dev/${l%%:*}; done
-$B mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
-for c in $($B cat /sys/fs/cgroup/cgroup.controllers); do echo +$c > /sys/fs/cgroup/cgroup.subtree_control; done
+if [ "$VMLANE_INIT" != systemd ]; then  # systemd mounts its own
+  $B mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+  for c in $($B cat /sys/fs/cgroup/cgroup.controllers); do echo +$c > /sys/fs/cgroup/cgroup.subtree_control; done
+fi
 $B mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 $B mkdir -p "$VMLANE_SHARE"; $B mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 share "$VMLANE_SHARE"
 $B hostname vmlane; $B ip link set lo up
@@ -81,14 +85,53 @@ $B touch /.vmlane/ctl/.clk; read u0 x </proc/uptime; m=$(/usr/bin/stat -c %.9Y /
 /usr/bin/date -s @$($B awk -v m=$m -v u=$u0 '{printf "%.3f", m + $1 - u}' /proc/uptime) >/dev/null
 for m in $VMLANE_MODULES; do modprobe $m || echo "vmlane: modprobe $m failed" >&2; done
 $B stty -F /dev/ttyS1 raw -echo; $B stty -F /dev/ttyS2 raw -echo
+if [ "$VMLANE_INIT" = systemd ]; then
+  $B mkdir -p /run/systemd/system; $B cp /.vmlane/ctl/units/* /run/systemd/system/
+  exec /lib/systemd/systemd --unit=vmlane.target --log-level=warning
+fi
+. /.vmlane/ctl/run
+EOF
+# the command itself, its output on the serial ports, then power off: sourced by init2, or run
+# by vmlane.service when VMLANE_INIT=systemd
+cat > "$RUN/run" <<'EOF'
+B=/.vmlane/bin/busybox; . /.vmlane/ctl/env
 $B mkfifo /run/.o /run/.e; $B cat /run/.o >/dev/ttyS1 & p1=$!; $B cat /run/.e >/dev/ttyS2 & p2=$!
 cd "$VMLANE_CWD" 2>/dev/null || cd /
 ( eval exec $($B cat /.vmlane/ctl/cmdline) ) </dev/null >/run/.o 2>/run/.e; echo $? > /.vmlane/ctl/rc
 for i in $($B seq 50); do $B kill -0 $p1 $p2 2>/dev/null || break; $B usleep 100000; done  # drain (max 5 s)
 $B sync; $B poweroff -f
 EOF
+if [ "${VMLANE_INIT:-sh}" = systemd ]; then
+  # systemd as PID 1, with the system bus, for what drives cgroups through systemd: a target of
+  # its own starts D-Bus and the command, and little else of a Debian boot
+  mkdir -p "$RUN/units"
+  cat > "$RUN/units/vmlane.target" <<'EOF'
+[Unit]
+Description=vmlane command under systemd
+Requires=vmlane.service dbus.socket
+EOF
+  cat > "$RUN/units/vmlane.service" <<'EOF'
+[Unit]
+Description=vmlane command
+Requires=dbus.socket
+After=dbus.socket
+[Service]
+Type=oneshot
+ExecStart=/.vmlane/bin/sh /.vmlane/ctl/run
+StandardInput=null
+StandardOutput=journal+console
+Delegate=yes
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/.vmlane/bin HOME=/root TERM=dumb LANG=C.UTF-8
+EOF
+fi
 
-A="console=ttyS0 quiet loglevel=4 panic=-1 cgroup_no_v1=all mitigations=off ${VMLANE_APPEND:-}"
+A="console=ttyS0 quiet loglevel=4 panic=-1 mitigations=off ${VMLANE_APPEND:-}"
+case "${VMLANE_CGROUP:-v2}" in
+v2) A="$A cgroup_no_v1=all" ;;
+hybrid) [ "${VMLANE_INIT:-sh}" = systemd ] || { echo "run-in-vm: VMLANE_CGROUP=hybrid needs VMLANE_INIT=systemd" >&2; exit 2; }
+  A="$A systemd.unified_cgroup_hierarchy=0" ;;
+*) echo "run-in-vm: VMLANE_CGROUP must be v2 or hybrid" >&2; exit 2 ;;
+esac
 set +e
 timeout "${VMLANE_TIMEOUT:-900}" qemu-system-x86_64 -accel "${VMLANE_ACCEL:-tcg}" -cpu max \
   -m "${VMLANE_MEM:-2G}" -smp "${VMLANE_SMP:-2}" -nodefaults -no-user-config -display none -no-reboot \

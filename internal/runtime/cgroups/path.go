@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// ErrSystemdPath is returned for a "slice:prefix:name" cgroupsPath, the
-// form meant for the systemd cgroup driver, which nook does not have yet.
-var ErrSystemdPath = errors.New("systemd cgroup paths are not supported yet")
+// ErrSystemdPath is returned for a "slice:prefix:name" cgroupsPath given
+// to the cgroupfs driver: it is meant for the systemd one.
+var ErrSystemdPath = errors.New("that is the systemd driver's slice:prefix:name form; use --systemd-cgroup")
 
 // defaultParent holds the cgroups of containers whose spec names none.
 const defaultParent = "/nook"

@@ -24,7 +24,7 @@ func TestParsePath(t *testing.T) {
 		{"sub/web", "web", cgroupPath{rel: "/sub/web", relative: true}, ""},
 		{"/", "web", cgroupPath{}, "names the root cgroup"},
 		{"a/..", "web", cgroupPath{}, "names the root cgroup"},
-		{"system.slice:nook:web", "web", cgroupPath{}, "systemd cgroup paths are not supported yet"},
+		{"system.slice:nook:web", "web", cgroupPath{}, "use --systemd-cgroup"},
 	} {
 		got, err := parsePath(tc.in, tc.id)
 		if tc.wantErr != "" {

@@ -13,8 +13,8 @@ const (
 	systemdDest  = "org.freedesktop.systemd1"
 	systemdPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
 	managerIface = "org.freedesktop.systemd1.Manager"
-	// systemdPrivate is systemd's own socket, for root only: what
-	// systemctl uses, with no bus daemon between us and systemd.
+	// systemdPrivate is systemd's own socket, for root only (systemctl's
+	// fallback when there is no bus daemon).
 	systemdPrivate = "unix:path=/run/systemd/private"
 	// jobTimeout bounds the wait for a unit's start or stop job, and
 	// callTimeout each call: a busy or stuck systemd is an error, not a
@@ -30,17 +30,19 @@ type systemdConn struct {
 	sigs chan *dbus.Signal
 }
 
-// dialSystemd connects to systemd: on its private socket when it lets us
-// (root), else through the system bus.
+// dialSystemd connects to systemd through the system bus, as runc,
+// Podman and containerd do, or, with no bus daemon running, on systemd's
+// private socket. (The private socket first was tried: in the systemd VM
+// lane, calls on it went unanswered now and then after a daemon-reload.)
 func dialSystemd() (systemdBus, error) {
-	conn, err := dialPrivate()
-	bus := false
+	bus := true
+	conn, err := dbus.ConnectSystemBus()
 	if err != nil {
-		conn, err = dbus.ConnectSystemBus()
-		if err != nil {
-			return nil, fmt.Errorf("connecting to systemd over D-Bus: %w", err)
+		var perr error
+		if conn, perr = dialPrivate(); perr != nil {
+			return nil, fmt.Errorf("connecting to systemd over D-Bus: %w", errors.Join(err, perr))
 		}
-		bus = true
+		bus = false
 	}
 	c := &systemdConn{conn: conn, obj: conn.Object(systemdDest, systemdPath), sigs: make(chan *dbus.Signal, 64)}
 	conn.Signal(c.sigs)

@@ -227,7 +227,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	}
 
 	boot := &initproc.Bootstrap{
-		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: spec,
+		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: initSpec(spec),
 		CgroupPaths: cg.Paths(), Cgroup2: cgroups.DetectMode() == cgroups.Unified,
 		NewUserNS: ownsNamespace(spec.Linux, specs.UserNamespace),
 		NoPivot:   o.NoPivot, Debug: o.Debug, JSONLog: o.JSONLog, PreserveFDs: o.PreserveFDs,
@@ -341,6 +341,20 @@ func ownsNamespace(l *specs.Linux, t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
+}
+
+// initSpec is the spec as init gets it: without linux.seccomp, which init
+// never reads (it loads the program built here, Bootstrap.Seccomp) and
+// which is most of config.json's bytes with Docker's profile (~1,000 lines
+// init would decode on every start).
+func initSpec(spec *specs.Spec) *specs.Spec {
+	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+		return spec
+	}
+	s, l := *spec, *spec.Linux
+	l.Seccomp = nil
+	s.Linux = &l
+	return &s
 }
 
 // memoryLimited reports whether the spec limits memory (or memory+swap).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh [all|demo] — install the Debian 12 packages nook's build, tests and demo need.
 #
-#   all  (default) everything `make ci` uses: the VM lane (qemu, a Debian kernel, busybox),
+#   all  (default) everything `make ci` uses: the VM lanes (qemu, a Debian kernel, busybox; systemd
+#        and dbus, which test-systemd's VMs boot from this machine's root),
 #        the peers we compare with (runc, crun, hyperfine) and the tools the tests call.
 #   demo only what `hack/demo.sh` needs: busybox-static (the container's userland) and make.
 #
@@ -19,7 +20,8 @@ set -euo pipefail
 case "${1:-all}" in
 all)
 	pkgs=(busybox-static qemu-system-x86 linux-image-amd64 runc crun hyperfine uidmap iproute2
-		procps make xz-utils cpio gcc libc6-dev containerd podman docker.io libseccomp-dev docker-registry nftables debootstrap)
+		procps make xz-utils cpio gcc libc6-dev containerd podman docker.io libseccomp-dev docker-registry nftables debootstrap
+		systemd dbus)
 	;;
 demo) pkgs=(busybox-static make gcc libc6-dev libseccomp-dev) ;;
 -h | --help)

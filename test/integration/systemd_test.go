@@ -22,28 +22,7 @@ import (
 func needSystemd(t *testing.T) {
 	t.Helper()
 	needRoot(t)
-	if st, err := os.Stat("/run/systemd/system"); err != nil || !st.IsDir() {
-		if os.Getenv("NOOK_WANT_SYSTEMD") == "1" {
-			t.Fatal("NOOK_WANT_SYSTEMD=1 but systemd is not running")
-		}
-		t.Skip("systemd is not running here (make test-systemd boots a VM with it)")
-	}
-}
-
-// unitProps reads properties of a unit with systemctl show.
-func unitProps(t *testing.T, unit string, props ...string) map[string]string {
-	t.Helper()
-	out, err := exec.Command("systemctl", "show", unit, "-p", strings.Join(props, ",")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("systemctl show %s: %v: %s", unit, err, out)
-	}
-	m := map[string]string{}
-	for line := range strings.Lines(string(out)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			m[k] = v
-		}
-	}
-	return m
+	nooktest.RequireSystemd(t)
 }
 
 // cgroupFile reads a file of the container's cgroup: the unified one, or
@@ -88,7 +67,7 @@ func TestSystemdCgroup(t *testing.T) {
 	e.mustRT("--systemd-cgroup", "create", e.id)
 	pid := e.state().Pid
 
-	p := unitProps(t, unit, "ActiveState", "ControlGroup", "Slice", "Delegate", "MemoryMax", "MemoryLimit",
+	p := nooktest.UnitProps(t, unit, "ActiveState", "ControlGroup", "Slice", "Delegate", "MemoryMax", "MemoryLimit",
 		"TasksMax", "CPUQuotaPerSecUSec", "DefaultDependencies")
 	mem := p["MemoryMax"]
 	if !nooktest.Cgroup2() {
@@ -128,7 +107,7 @@ func TestSystemdCgroup(t *testing.T) {
 	}
 
 	e.mustRT("update", "--memory", "128m", "--pids-limit", "20", e.id)
-	p = unitProps(t, unit, "MemoryMax", "MemoryLimit", "TasksMax")
+	p = nooktest.UnitProps(t, unit, "MemoryMax", "MemoryLimit", "TasksMax")
 	mem = p["MemoryMax"]
 	if !nooktest.Cgroup2() {
 		mem = p["MemoryLimit"]
@@ -156,7 +135,7 @@ func TestSystemdCgroup(t *testing.T) {
 	e.mustRT("kill", e.id, "KILL")
 	waitStopped(t, e)
 	e.mustRT("delete", e.id)
-	if p := unitProps(t, unit, "LoadState", "ActiveState"); p["ActiveState"] == "active" || p["LoadState"] == "loaded" {
+	if p := nooktest.UnitProps(t, unit, "LoadState", "ActiveState"); p["ActiveState"] == "active" || p["LoadState"] == "loaded" {
 		t.Errorf("unit %s after delete: %v", unit, p)
 	}
 	for _, d := range []string{"/sys/fs/cgroup" + rel, "/sys/fs/cgroup/memory" + rel, "/sys/fs/cgroup/freezer" + rel} {
@@ -207,12 +186,12 @@ func TestSystemdCgroupLikeRunc(t *testing.T) {
 		t.Fatalf("runc create: %v: %s", err, data)
 	}
 	defer exec.Command(runc, "--root", runcRoot, "delete", "-f", e.id).Run()
-	want := unitProps(t, "runc-it-"+e.id+".scope", props...)
+	want := nooktest.UnitProps(t, "runc-it-"+e.id+".scope", props...)
 
 	e.spec.Linux.CgroupsPath = "system.slice:nook-it:" + e.id
 	e.writeSpec()
 	e.mustRT("--systemd-cgroup", "create", e.id)
-	got := unitProps(t, unit, props...)
+	got := nooktest.UnitProps(t, unit, props...)
 	for _, k := range props {
 		if got[k] != want[k] {
 			t.Errorf("%s: nook %q, runc %q", k, got[k], want[k])
@@ -254,7 +233,7 @@ func TestSystemdCgroupErrors(t *testing.T) {
 	if s := e.state().Status; s != "running" {
 		t.Errorf("the first container after the refused second: %s", s)
 	}
-	if p := unitProps(t, unit, "ActiveState"); p["ActiveState"] != "active" {
+	if p := nooktest.UnitProps(t, unit, "ActiveState"); p["ActiveState"] != "active" {
 		t.Errorf("the first container's unit after the refused second: %v", p)
 	}
 }

@@ -66,23 +66,12 @@ func TestContainerdRuntimeHandler(t *testing.T) {
 		t.Errorf("ctr run --runtime io.containerd.runc.v2 --runc-binary:\n%s", out)
 	}
 	must(t, ctr(append(append([]string{"run", "-d"}, rt...), image, "h2", "sleep", "300")...))
-	t.Cleanup(func() {
-		ctr("task", "kill", "-s", "KILL", "h2").Run()
-		ctr("task", "delete", "-f", "h2").Run()
-		ctr("container", "delete", "h2").Run()
-	})
+	cleanupTask(t, sock, "h2")
 	// The runc shim gives its binary --root /run/containerd/runc/NAMESPACE:
 	// nook-runtime's state for h2 is there, so nook (not runc) made it.
 	state := must(t, exec.Command(runtimeBin, "--root", "/run/containerd/runc/"+tag, "state", "h2"))
 	if !strings.Contains(state, `"id": "h2"`) && !strings.Contains(state, `"id":"h2"`) || !strings.Contains(state, "running") {
 		t.Errorf("nook-runtime state h2:\n%s", state)
 	}
-	must(t, ctr("task", "kill", "-s", "KILL", "h2"))
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(must(t, ctr("task", "ls")), "STOPPED"); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("h2 did not stop:\n%s", must(t, ctr("task", "ls")))
-		}
-	}
-	must(t, ctr("task", "delete", "h2"))
-	must(t, ctr("container", "delete", "h2"))
+	stopTask(t, sock, "h2")
 }

@@ -277,6 +277,57 @@ func startContainerd(t *testing.T, extra string) (sock, logPath string) {
 	return "", ""
 }
 
+// taskRow returns task id's PID and STATUS columns of ctr task ls, or 0
+// and "" when it is not listed.
+func taskRow(t *testing.T, sock, id string) (int, string) {
+	t.Helper()
+	for _, line := range strings.Split(must(t, ctrCmd(sock, "task", "ls")), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == id {
+			pid, _ := strconv.Atoi(f[1])
+			return pid, f[2]
+		}
+	}
+	return 0, ""
+}
+
+// taskPid returns the host pid of the running task id.
+func taskPid(t *testing.T, sock, id string) int {
+	t.Helper()
+	pid, _ := taskRow(t, sock, id)
+	if pid == 0 {
+		t.Fatalf("no pid for %s in ctr task ls:\n%s", id, must(t, ctrCmd(sock, "task", "ls")))
+	}
+	return pid
+}
+
+// cleanupTask kills and deletes task and container id when the test ends,
+// whatever state the test left them in.
+func cleanupTask(t *testing.T, sock, id string) {
+	t.Cleanup(func() {
+		ctrCmd(sock, "task", "kill", "-s", "KILL", id).Run()
+		ctrCmd(sock, "task", "delete", "-f", id).Run()
+		ctrCmd(sock, "container", "delete", id).Run()
+	})
+}
+
+// stopTask kills task id, waits until it is STOPPED, and deletes the task
+// and its container. SIGKILL: a sleep as PID 1 has no SIGTERM handler, and
+// the kernel drops such signals to a namespace's init.
+func stopTask(t *testing.T, sock, id string) {
+	t.Helper()
+	must(t, ctrCmd(sock, "task", "kill", "-s", "KILL", id))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, st := taskRow(t, sock, id); st == "STOPPED" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not stop:\n%s", id, must(t, ctrCmd(sock, "task", "ls")))
+		}
+	}
+	must(t, ctrCmd(sock, "task", "delete", id))
+	must(t, ctrCmd(sock, "container", "delete", id))
+}
+
 // TestContainerdRun: ctr run with nook-runtime as the runc shim's binary,
 // foreground and detached (task kill, task delete), exit status carried
 // through.
@@ -292,11 +343,7 @@ func TestContainerdRun(t *testing.T) {
 		t.Errorf("ctr run of exit 4: exit %d\n%s", r.code, r.out)
 	}
 	must(t, ctr("run", "-d", "--runc-binary", runtimeBin, image, "c3", "sleep", "300"))
-	t.Cleanup(func() {
-		ctr("task", "kill", "-s", "KILL", "c3").Run()
-		ctr("task", "delete", "-f", "c3").Run()
-		ctr("container", "delete", "c3").Run()
-	})
+	cleanupTask(t, sock, "c3")
 	if out := must(t, ctr("task", "ls")); !strings.Contains(out, "c3") || !strings.Contains(out, "RUNNING") {
 		t.Errorf("ctr task ls:\n%s", out)
 	}
@@ -311,18 +358,7 @@ func TestContainerdRun(t *testing.T) {
 		t.Errorf("after pause:\n%s", out)
 	}
 	must(t, ctr("task", "resume", "c3"))
-	// sleep as PID 1 has no SIGTERM handler, and the kernel drops such
-	// signals to a namespace's init: KILL it.
-	must(t, ctr("task", "kill", "-s", "KILL", "c3"))
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(must(t, ctr("task", "ls")), "STOPPED") {
-		if time.Now().After(deadline) {
-			t.Fatalf("c3 did not stop:\n%s", must(t, ctr("task", "ls")))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	must(t, ctr("task", "delete", "c3"))
-	must(t, ctr("container", "delete", "c3"))
+	stopTask(t, sock, "c3")
 }
 
 // TestContainerdResources: ctr run --memory-limit reaches the container's
@@ -335,30 +371,10 @@ func TestContainerdResources(t *testing.T) {
 	ctr := func(args ...string) *exec.Cmd { return ctrCmd(sock, args...) }
 	must(t, ctr("run", "-d", "--runc-binary", runtimeBin, "--memory-limit", "67108864",
 		"--mount", "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro", image, "r1", "sleep", "300"))
-	t.Cleanup(func() {
-		ctr("task", "kill", "-s", "KILL", "r1").Run()
-		ctr("task", "delete", "-f", "r1").Run()
-		ctr("container", "delete", "r1").Run()
-	})
+	cleanupTask(t, sock, "r1")
 	checkLimits(t, "ctr task exec", must(t, ctr("task", "exec", "--exec-id", "lim", "r1", "sh", "-c", limitsScript)), 0)
-	var pid int
-	for _, line := range strings.Split(must(t, ctr("task", "ls")), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "r1" {
-			pid, _ = strconv.Atoi(f[1])
-		}
-	}
-	if pid == 0 {
-		t.Fatalf("no pid for r1 in ctr task ls:\n%s", must(t, ctr("task", "ls")))
-	}
-	checkHostLimits(t, "ctr run -d --memory-limit", pid, 0)
-	must(t, ctr("task", "kill", "-s", "KILL", "r1"))
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(must(t, ctr("task", "ls")), "STOPPED"); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("r1 did not stop:\n%s", must(t, ctr("task", "ls")))
-		}
-	}
-	must(t, ctr("task", "delete", "r1"))
-	must(t, ctr("container", "delete", "r1"))
+	checkHostLimits(t, "ctr run -d --memory-limit", taskPid(t, sock, "r1"), 0)
+	stopTask(t, sock, "r1")
 }
 
 func lastLines(s string, n int) string {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nook-containers/nook/test/nooktest"
 )
 
 // The engines with their systemd cgroup drivers, which make nook-runtime
@@ -21,25 +23,7 @@ import (
 func needSystemd(t *testing.T) {
 	t.Helper()
 	needInterop(t)
-	if st, err := os.Stat("/run/systemd/system"); err != nil || !st.IsDir() {
-		if os.Getenv("NOOK_WANT_SYSTEMD") == "1" {
-			t.Fatal("NOOK_WANT_SYSTEMD=1 but systemd is not running")
-		}
-		t.Skip("systemd is not running here (make test-systemd boots a VM with it)")
-	}
-}
-
-// unitState reads properties of a systemd unit.
-func unitState(t *testing.T, unit string, props ...string) map[string]string {
-	t.Helper()
-	out := must(t, exec.Command("systemctl", "show", unit, "-p", strings.Join(props, ",")))
-	m := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			m[k] = v
-		}
-	}
-	return m
+	nooktest.RequireSystemd(t)
 }
 
 // checkUnit checks that pid lives in unit's cgroup, that the unit is an
@@ -68,7 +52,7 @@ func checkUnit(t *testing.T, what string, pid int, unit string) {
 	if b, err := os.ReadFile(memFile); err != nil || strings.TrimSpace(string(b)) != "67108864" {
 		t.Errorf("%s: %s = %q (%v), want 67108864", what, memFile, b, err)
 	}
-	p := unitState(t, unit, "ActiveState", "Delegate", "MemoryMax", "MemoryLimit")
+	p := nooktest.UnitProps(t, unit, "ActiveState", "Delegate", "MemoryMax", "MemoryLimit")
 	mem := p["MemoryMax"]
 	if !cgroupV2() {
 		mem = p["MemoryLimit"]
@@ -82,7 +66,7 @@ func checkUnit(t *testing.T, what string, pid int, unit string) {
 func unitGone(t *testing.T, what, unit string) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		p := unitState(t, unit, "ActiveState")
+		p := nooktest.UnitProps(t, unit, "ActiveState")
 		if p["ActiveState"] != "active" && p["ActiveState"] != "deactivating" {
 			return
 		}
@@ -104,21 +88,8 @@ func TestContainerdSystemdCgroup(t *testing.T) {
 	unit := tag + "-s1.scope"
 	rt := []string{"--runc-binary", runtimeBin, "--runc-systemd-cgroup", "--cgroup", "system.slice:" + tag + ":s1"}
 	must(t, ctr(append(append([]string{"run", "-d", "--memory-limit", "67108864"}, rt...), image, "s1", "sleep", "300")...))
-	t.Cleanup(func() {
-		ctr("task", "kill", "-s", "KILL", "s1").Run()
-		ctr("task", "delete", "-f", "s1").Run()
-		ctr("container", "delete", "s1").Run()
-	})
-	var pid int
-	for _, line := range strings.Split(must(t, ctr("task", "ls")), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "s1" {
-			pid, _ = strconv.Atoi(f[1])
-		}
-	}
-	if pid == 0 {
-		t.Fatalf("no pid for s1 in ctr task ls:\n%s", must(t, ctr("task", "ls")))
-	}
-	checkUnit(t, "ctr run --runc-systemd-cgroup", pid, unit)
+	cleanupTask(t, sock, "s1")
+	checkUnit(t, "ctr run --runc-systemd-cgroup", taskPid(t, sock, "s1"), unit)
 	if out := must(t, ctr("task", "exec", "--exec-id", "e1", "s1", "sh", "-c", "echo exec-ok")); out != "exec-ok\n" {
 		t.Errorf("ctr task exec: %q", out)
 	}
@@ -132,14 +103,7 @@ func TestContainerdSystemdCgroup(t *testing.T) {
 		image, "s2", "sh", "-c", "echo fg-ok")...)); !strings.Contains(out, "fg-ok") {
 		t.Errorf("ctr run --rm --runc-systemd-cgroup: %q", out)
 	}
-	must(t, ctr("task", "kill", "-s", "KILL", "s1"))
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(must(t, ctr("task", "ls")), "STOPPED"); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("s1 did not stop:\n%s", must(t, ctr("task", "ls")))
-		}
-	}
-	must(t, ctr("task", "delete", "s1"))
-	must(t, ctr("container", "delete", "s1"))
+	stopTask(t, sock, "s1")
 	unitGone(t, "after ctr task delete", unit)
 	unitGone(t, "after ctr run --rm", tag+"-s2.scope")
 }

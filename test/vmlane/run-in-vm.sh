@@ -145,4 +145,4 @@ timeout "${VMLANE_TIMEOUT:-900}" qemu-system-x86_64 -accel "${VMLANE_ACCEL:-tcg}
   -device virtio-9p-pci,fsdev=s,mount_tag=share </dev/null
 q=$?
 if [ -s "$RUN/rc" ]; then exit "$(cat "$RUN/rc")"; fi
-echo "run-in-vm: no exit code from guest (qemu rc=$q); console log:" >&2; tail -n 30 "$RUN/console.log" >&2; exit 125
+echo "run-in-vm: no exit code from guest (qemu rc=$q); console log:" >&2; tail -n 150 "$RUN/console.log" >&2; exit 125

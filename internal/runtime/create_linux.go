@@ -90,6 +90,13 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Unless init is cloned straight into its cgroup (v2, see below), a
+	// cgroup.procs write comes: its grace period can pass meanwhile.
+	warmed := func() {}
+	if !isRootless() && (cgroups.DetectMode() != cgroups.Unified || memoryLimited(spec.Linux) || o.SystemdCgroup) {
+		warmed = cgroups.WarmAttach(log)
+	}
+	defer warmed()
 	rootfs := spec.Root.Path
 	if !filepath.IsAbs(rootfs) {
 		rootfs = filepath.Join(bundle, rootfs)
@@ -255,6 +262,7 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		if err := cg.Apply(p.pid); err != nil {
 			return nil, err
 		}
+		warmed()
 	}
 	if devices != nil {
 		if err := cg.Set(devices); err != nil {

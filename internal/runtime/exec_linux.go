@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nook-containers/nook/internal/runtime/cgroups"
 	"github.com/nook-containers/nook/internal/runtime/initproc"
 	"github.com/nook-containers/nook/internal/runtime/nsenter"
 	"github.com/nook-containers/nook/internal/runtime/seccomp"
@@ -105,6 +106,9 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 	proc, linux, err := c.execProcess(o)
 	if err != nil {
 		return nil, err
+	}
+	if !isRootless() && !c.State.NoCgroup {
+		defer cgroups.WarmAttach(log)() // for cg.Apply below
 	}
 	var filter *seccomp.Program
 	if linux.Seccomp != nil {

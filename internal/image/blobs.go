@@ -81,7 +81,9 @@ func (s *Store) storeBlob(d v1.Hash, size int64, r io.Reader) error {
 		return err
 	}
 	defer w.discard()
-	if _, err := io.Copy(w, r); err != nil {
+	// A larger buffer than io.Copy's 32 KiB: a 30 MB layer is then read from the registry's
+	// connection and written to the file in a few hundred calls instead of a thousand.
+	if _, err := io.CopyBuffer(w, r, make([]byte, 256<<10)); err != nil {
 		return fmt.Errorf("writing blob %s: %w", d, err)
 	}
 	if size >= 0 && w.n != size {

@@ -18,7 +18,8 @@
 //
 //	lock                  flock(2) target: exclusive for metadata updates, shared for reads
 //	blobs/sha256/<hex>    content-addressed blobs
-//	l/<12 hex>            unpacked layers (short names keep overlay's lowerdir option under a page)
+//	l/<12 hex>            unpacked layers (short names keep overlay's lowerdir option under a page);
+//	                      l is marked chattr +T so that ext4 spreads them (markTopDir)
 //	images/<hex>.json     one record per image, keyed by the config digest (Docker's image ID)
 //	repositories.json     tag → image ID
 //	layers.json           diffID → layer directory and unpacked size

@@ -96,6 +96,7 @@ func Open(root string, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("opening image store: %w", err)
 		}
 	}
+	markTopDir(filepath.Join(root, "l"), log)
 	f, err := os.OpenFile(filepath.Join(root, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening image store: %w", err)

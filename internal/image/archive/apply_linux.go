@@ -67,6 +67,12 @@ type extractor struct {
 	warned map[string]bool
 	n      int64
 	sparse int64 // expanded size of the sparse files so far
+	// parent is an O_PATH handle on the directory parentRel, where the
+	// last entry went (see parentDir); -1 for none.
+	parent    int
+	parentRel string
+	// buf is the copy buffer for file contents, one for the whole layer.
+	buf []byte
 }
 
 func apply(dir string, r io.Reader, o Options, flat bool) (int64, error) {
@@ -82,7 +88,9 @@ func apply(dir string, r io.Reader, o Options, flat bool) (int64, error) {
 		log:        o.logger(),
 		written:    map[string]bool{},
 		warned:     map[string]bool{},
+		parent:     -1,
 	}
+	defer x.closeParent()
 	tr := tar.NewReader(r)
 	entries := 0
 	for {
@@ -128,16 +136,59 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		x.written[rel] = true
 		return x.attrs(x.root, ".", rel, hdr)
 	}
-	parent, err := mkdirAll(x.root, dir)
+	parent, err := x.parentDir(dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(parent)
 	if err := x.create(parent, base, rel, hdr, r); err != nil {
 		return err
 	}
 	x.written[rel] = true
 	return nil
+}
+
+// parentDir returns an O_PATH handle on the directory dir inside the root,
+// creating missing directories (mkdirAll). The handle stays open for the next
+// entries: a layer lists a directory's files one after the other, and each
+// openat2 would walk the same path again. Reusing the handle keeps the path
+// safety rule (doc.go): it was resolved inside the root, and Apply moves
+// nothing, so it stays inside. What dir resolves to can change only when an
+// entry removes or replaces something (a new name does not change how a path
+// that exists already resolves), so every removal goes through x.remove,
+// which makes the next entry resolve its directory again.
+//
+// The handle is owned by the extractor: callers must not close it.
+func (x *extractor) parentDir(dir string) (int, error) {
+	if reuseParent && x.parent >= 0 && x.parentRel == dir {
+		return x.parent, nil
+	}
+	x.closeParent()
+	fd, err := mkdirAll(x.root, dir)
+	if err != nil {
+		return -1, err
+	}
+	x.parent, x.parentRel = fd, dir
+	return fd, nil
+}
+
+// reuseParent is false only in a test that checks that reusing the handle
+// changes nothing.
+var reuseParent = true
+
+// closeParent closes the handle parentDir keeps.
+func (x *extractor) closeParent() {
+	if x.parent >= 0 {
+		unix.Close(x.parent)
+	}
+	x.parent, x.parentRel = -1, ""
+}
+
+// remove is removeAt for the extractor: a removal may change what any path
+// of the layer resolves to, so parentDir's handle is not reused after it. The
+// handle itself stays open, since the caller may be using it as dirfd.
+func (x *extractor) remove(dirfd int, name string) error {
+	x.parentRel = "" // never a directory name: cleanName returns "." for the root
+	return removeAt(dirfd, name)
 }
 
 // create makes the entry base in the directory parent, replacing what was
@@ -151,7 +202,7 @@ func (x *extractor) create(parent int, base, rel string, hdr *tar.Header, r io.R
 	}
 	existingDir := err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if err == nil && !(existingDir && hdr.Typeflag == tar.TypeDir) {
-		if err := removeAt(parent, base); err != nil {
+		if err := x.remove(parent, base); err != nil {
 			return fmt.Errorf("replacing existing entry: %w", err)
 		}
 	}
@@ -205,7 +256,12 @@ func (x *extractor) file(parent int, base string, hdr *tar.Header, r io.Reader) 
 	if sparse {
 		n, err = copySparse(f, r)
 	} else {
-		n, err = io.Copy(f, r)
+		if x.buf == nil {
+			x.buf = make([]byte, 256<<10)
+		}
+		// Hide *os.File's ReadFrom, which would allocate a 32 KiB buffer
+		// for every file: a tar reader is nothing it can splice from.
+		n, err = io.CopyBuffer(struct{ io.Writer }{f}, r, x.buf)
 	}
 	x.n += n
 	if cerr := f.Close(); err == nil {

@@ -40,6 +40,9 @@
 //     symlink planted by an earlier entry ("a" -> /etc, then "a/passwd") is
 //     followed as if chrooted: the file lands in DIR/etc/passwd. ".." and
 //     absolute symlinks cannot leave the target; /proc magic links are refused.
+//     The directory handle is reused for the next entries in the same
+//     directory until an entry removes or replaces anything, after which the
+//     directory is resolved again.
 //   - The entry itself (the last component) is never followed: it is created
 //     with *at(2) calls relative to the opened parent (O_NOFOLLOW, O_EXCL,
 //     AT_SYMLINK_NOFOLLOW), after removing whatever was there.

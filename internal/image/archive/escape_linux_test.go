@@ -161,6 +161,40 @@ func TestApplyEscapes(t *testing.T) {
 			want: ok,
 		},
 		{
+			name: "symlinked directory pointed elsewhere between two files",
+			ents: func(string) []ent {
+				return []ent{dir("x/b/"), dir("y/b/"), symlink("a", "x"), file("a/b/f1", "1"), symlink("a", "y"), file("a/b/f2", "2")}
+			},
+			want: ok,
+			check: func(t *testing.T, root string) {
+				if !exists(filepath.Join(root, "x/b/f1")) || !exists(filepath.Join(root, "y/b/f2")) || exists(filepath.Join(root, "x/b/f2")) {
+					t.Error("a/b/f2 not written through the new symlink to y/b/f2")
+				}
+			},
+		},
+		{
+			name: "directory reached through its own child, which is then replaced",
+			ents: func(string) []ent {
+				// p/q/p is p, through the symlink p/q -> ..; once p/q is
+				// a file, p/q/p/f2 has no directory to go to.
+				return []ent{dir("p/"), symlink("p/q", ".."), file("p/q/p/f1", "1"), file("p/q/p/q", "x"), file("p/q/p/f2", "2")}
+			},
+			want: fails,
+			check: func(t *testing.T, root string) {
+				if exists(filepath.Join(root, "p/f2")) {
+					t.Error("p/q/p/f2 written to p/f2 through a directory handle resolved before p/q changed")
+				}
+			},
+		},
+		{
+			name: "directory replaced by a symlink to the outside between two files",
+			ents: func(parent string) []ent {
+				return []ent{dir("d/"), file("d/f1", "1"), symlink("d", parent), file("d/keep", "overwritten")}
+			},
+			// d resolves to root/<parent>, which does not exist: refused.
+			want: fails,
+		},
+		{
 			name: "whiteout through a symlink",
 			ents: func(parent string) []ent { return []ent{symlink("l", parent), file("l/.wh.keep", "")} },
 			want: fails, // Apply: the parent does not exist inside; ApplyFlat: nothing to delete

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"path"
 	"strings"
@@ -96,10 +97,59 @@ func TestApplyRandomLayers(t *testing.T) {
 	}
 }
 
+// TestApplyReuseParent runs FuzzApplyReuseParent's body on random programs.
+func TestApplyReuseParent(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 300 {
+		program := make([]byte, 4*(1+r.IntN(16)))
+		for j := range program {
+			program[j] = byte(r.UintN(256))
+		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) { checkReuseParent(t, program) })
+	}
+}
+
+// FuzzApplyReuseParent checks that reusing the last entry's directory handle
+// (parentDir) gives the same trees and errors as resolving every entry's
+// directory again, on hostile layers (FuzzApplyEntries's programs) applied
+// with Apply and then ApplyFlat, so that no removal or replacement is missed.
+func FuzzApplyReuseParent(f *testing.F) {
+	// p/q -> .., then p/q/p/x, p/q/p/q (replacing the symlink), p/q/p/x again.
+	f.Add([]byte{2, 26, 15, 0, 0, 28, 0, 0, 0, 27, 0, 0, 0, 28, 0, 0})
+	f.Fuzz(checkReuseParent)
+}
+
+func checkReuseParent(t *testing.T, program []byte) {
+	parent, root := sandbox(t)
+	// The same entries for both runs: "$P" names the first sandbox, which
+	// resolves inside either root alike.
+	data := layer(t, entries(program, parent)...)
+	run := func(root string, reuse bool) string {
+		reuseParent = reuse
+		defer func() { reuseParent = true }()
+		var out []string
+		for _, apply := range []func(string, io.Reader, Options) (int64, error){Apply, ApplyFlat} {
+			n, err := apply(root, bytes.NewReader(data), Options{})
+			out = append(out, fmt.Sprintf("%d %v", n, err))
+		}
+		return strings.ReplaceAll(strings.Join(out, "; "), root, "ROOT")
+	}
+	got := run(root, true)
+	_, root2 := sandbox(t)
+	want := run(root2, false)
+	if got != want {
+		t.Errorf("reusing the directory handle: %s\nresolving every time: %s", got, want)
+	}
+	if err := diffTrees(snapshot(t, root, false), snapshot(t, root2, false)); err != nil {
+		t.Errorf("trees differ:\n%v", err)
+	}
+}
+
 var namePool = []string{
 	"a", "a/b", "a/b/c", "d/", "d/e", "s", "s/x", "s/y/z", "l", "l/keep",
 	"../x", "a/../../x", "/abs", "/etc/passwd", "keep", "..", ".", "./",
 	"$P", "$P/keep", "$P/new", "../keep", "/", "//", "a/../s/keep", "/proc/self/root",
+	"p/q", "p/q/p/q", "p/q/p/x", // p/q -> .. makes p/q/p depend on its own child
 }
 
 // entries decodes a program: every four bytes are one entry.

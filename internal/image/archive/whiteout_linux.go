@@ -50,14 +50,13 @@ func (x *extractor) whiteout(dir, base string) error {
 		}
 		defer unix.Close(parent)
 		x.log.Debug("whiteout: removing", "path", rel)
-		return removeAt(parent, name)
+		return x.remove(parent, name)
 	}
-	parent, err := mkdirAll(x.root, dir)
+	parent, err := x.parentDir(dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(parent)
-	if err := removeAt(parent, name); err != nil {
+	if err := x.remove(parent, name); err != nil {
 		return fmt.Errorf("replacing existing entry: %w", err)
 	}
 	// overlayfs reads a character device with device number 0:0 as a
@@ -110,7 +109,7 @@ func (x *extractor) clearLower(dirfd int, name, rel string) error {
 	return eachChild(dirfd, name, func(fd int, child string) error {
 		crel := path.Join(rel, child)
 		if !x.written[crel] {
-			return removeAt(fd, child)
+			return x.remove(fd, child)
 		}
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, child, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {

@@ -197,6 +197,9 @@ func dnsServerCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := dns.AwaitStart(); err != nil {
+				return err
+			}
 			ctx, cancel := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 			defer cancel()
 			return dns.Serve(ctx, cfg)

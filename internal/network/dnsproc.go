@@ -146,11 +146,22 @@ func (m *Manager) startDNS(s *netState, records string) error {
 		return fmt.Errorf("opening dns server log: %w", err)
 	}
 	defer logf.Close()
+	// The server serves only once its pid is recorded (dns.AwaitStart): if
+	// this process is killed before, the pipe closes and the server exits,
+	// instead of running on where no stopDNS can find it.
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer goW.Close()
 	cmd := m.DNSCommand(s.Name)
-	cmd.Env = append(cmd.Environ(), dns.ConfigEnv+"="+cfgPath)
+	cmd.Env = append(cmd.Environ(), dns.ConfigEnv+"="+cfgPath, fmt.Sprintf("%s=%d", dns.StartFDEnv, 3+len(cmd.ExtraFiles)))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, goR)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	goR.Close()
+	if err != nil {
 		return fmt.Errorf("starting dns server of network %s: %w", s.Name, err)
 	}
 	pid := cmd.Process.Pid
@@ -169,6 +180,9 @@ func (m *Manager) startDNS(s *netState, records string) error {
 		case <-time.After(time.Second):
 		}
 		return fmt.Errorf("recording dns server pid: %w", err)
+	}
+	if _, err := goW.Write([]byte{1}); err != nil {
+		m.log.Debug("dns server start signal", "error", err) // it exited: seen below
 	}
 	deadline := time.Now().Add(dnsReadyTimeout)
 	for {

@@ -7,12 +7,37 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
 // ConfigEnv names the environment variable through which the network
 // Manager passes the config path to the server process it starts.
 const ConfigEnv = "NOOK_DNS_CONFIG"
+
+// StartFDEnv names the environment variable holding the descriptor of the
+// pipe the server waits on before it serves (AwaitStart): the Manager writes
+// a byte once it has recorded the server's pid, so that a server whose
+// starter was killed before that (and which nothing could ever stop) exits.
+const StartFDEnv = "NOOK_DNS_START_FD"
+
+// AwaitStart waits for the go-ahead on the StartFDEnv pipe, if there is one.
+func AwaitStart() error {
+	v := os.Getenv(StartFDEnv)
+	if v == "" {
+		return nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%s=%q: not a descriptor", StartFDEnv, v)
+	}
+	f := os.NewFile(uintptr(fd), "dns-start")
+	defer f.Close()
+	if _, err := f.Read(make([]byte, 1)); err != nil {
+		return fmt.Errorf("the nook that started this dns server ended before recording it: %w", err)
+	}
+	return nil
+}
 
 // Config is one network's server.
 type Config struct {

@@ -182,15 +182,6 @@ func (e *Engine) runOnce(c *Container, log *jsonlog.Writer, attached bool, ready
 		reportReady(ready, code, err)
 		return code, false
 	}
-	// The built-in runtime moves init into its cgroup with a cgroup.procs
-	// write on v1 (v2 clones it there unless a memory limit makes it join
-	// late): its RCU grace period can pass during the rootfs and network
-	// set-up (see cgroups.WarmAttach).
-	warmed := func() {}
-	if _, builtin := e.rt.(*builtinRuntime); builtin && (cgroups.DetectMode() != cgroups.Unified || c.Host.Memory > 0) {
-		warmed = cgroups.WarmAttach(e.log)
-	}
-	defer warmed()
 	bundle := filepath.Join(c.dir(e), "bundle")
 	root, err := e.mountRootfs(c)
 	if err != nil {
@@ -247,7 +238,6 @@ func (e *Engine) runOnce(c *Container, log *jsonlog.Writer, attached bool, ready
 		closers = append(closers, outR, errR)
 	}
 	proc, err := e.rt.create(c.ID, bundle, pio, c.Config.Tty)
-	warmed()
 	if pio[1] != nil {
 		pio[1].Close()
 		pio[2].Close()

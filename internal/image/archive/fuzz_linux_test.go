@@ -82,12 +82,7 @@ func FuzzApplyEntries(f *testing.F) {
 // TestApplyRandomLayers runs FuzzApplyEntries's body on random programs, so
 // that plain `go test` covers many hostile combinations.
 func TestApplyRandomLayers(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := range 300 {
-		program := make([]byte, 4*(1+r.IntN(12)))
-		for j := range program {
-			program[j] = byte(r.UintN(256))
-		}
+	for i, program := range randomPrograms(1, 300, 12) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			parent, root := sandbox(t)
 			data := layer(t, entries(program, parent)...)
@@ -99,14 +94,23 @@ func TestApplyRandomLayers(t *testing.T) {
 
 // TestApplyReuseParent runs FuzzApplyReuseParent's body on random programs.
 func TestApplyReuseParent(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := range 300 {
-		program := make([]byte, 4*(1+r.IntN(16)))
-		for j := range program {
-			program[j] = byte(r.UintN(256))
-		}
+	for i, program := range randomPrograms(3, 300, 16) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) { checkReuseParent(t, program) })
 	}
+}
+
+// randomPrograms returns n fuzz programs of 1 to maxOps 4-byte operations,
+// the same ones for the same seed.
+func randomPrograms(seed uint64, n, maxOps int) [][]byte {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = make([]byte, 4*(1+r.IntN(maxOps)))
+		for j := range out[i] {
+			out[i][j] = byte(r.UintN(256))
+		}
+	}
+	return out
 }
 
 // FuzzApplyReuseParent checks that reusing the last entry's directory handle

@@ -158,7 +158,10 @@ func TestV2Errors(t *testing.T) {
 	wantFiles(t, root, map[string]string{"nook/web/cgroup.freeze": "0"})
 }
 
-func TestV2RelativePath(t *testing.T) {
+// selfCgroups is this test process's /proc/self/cgroup, parsed (the test
+// is skipped where it cannot be read).
+func selfCgroups(t *testing.T) map[string]string {
+	t.Helper()
 	data, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		t.Skip(err)
@@ -167,6 +170,11 @@ func TestV2RelativePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return self
+}
+
+func TestV2RelativePath(t *testing.T) {
+	self := selfCgroups(t)
 	root := t.TempDir()
 	m, err := NewAt(root, Unified, "sub/web", "web", nil)
 	if err != nil {

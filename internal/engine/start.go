@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nook-containers/nook/internal/runtime"
+	"github.com/nook-containers/nook/internal/runtime/cgroups"
 )
 
 // Start starts container c under a new monitor. Detached, it returns once
@@ -34,6 +35,8 @@ func (e *Engine) Start(c *Container, attached bool) (int, error) {
 		}
 		return 0, nil
 	}
+	stopWarm := e.warmAttach(c)
+	defer stopWarm()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return 125, err
@@ -75,6 +78,7 @@ func (e *Engine) Start(c *Container, attached bool) (int, error) {
 		return 125, fmt.Errorf("starting the container's monitor: %w", err)
 	}
 	pid, rerr := readReady(readyR)
+	stopWarm()
 	if !attached || rerr != nil {
 		if rerr != nil {
 			cmd.Wait()
@@ -101,4 +105,17 @@ func (e *Engine) Start(c *Container, attached bool) (int, error) {
 		return 125, err
 	}
 	return 0, nil
+}
+
+// warmAttach starts paying, while the monitor starts, the RCU grace period
+// that the first cgroup.procs write of the container's start waits for
+// (10-20 ms; see cgroups.WarmAttach): on cgroup v1, and on v2 when init
+// joins its cgroup late (a memory limit), init is moved into its cgroups
+// with such writes, ~20 ms after this call, by then at once. Root only: a
+// rootless client may not write its own cgroup.procs.
+func (e *Engine) warmAttach(c *Container) (stop func()) {
+	if os.Geteuid() != 0 || (cgroups.DetectMode() == cgroups.Unified && c.Host.Memory <= 0 && c.Host.MemorySwap <= 0) {
+		return func() {}
+	}
+	return cgroups.WarmAttach(e.log)
 }

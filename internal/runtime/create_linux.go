@@ -201,6 +201,35 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	fifo := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("making exec fifo: %w", err)
+	}
+	if err := os.Chmod(fifo, 0o622); err != nil { // the umask may have narrowed it
+		return nil, err
+	}
+	// Where init enters its cgroup. Without a memory limit, as early as
+	// possible: cloned straight into it on v2 (no cgroup.procs write to pay
+	// for), moved right after clone otherwise. With one, init asks to join
+	// once its Go runtime is up, so that the limit counts the container's
+	// memory and not the runtime's (see initproc.MsgJoinCgroup).
+	late := memoryLimited(spec.Linux)
+	// Init is cloned into its cgroup on v2 (a systemd unit starts with init
+	// in it: there is no directory yet). Everywhere else it is started
+	// before the cgroup is made: making it waits for the grace period the
+	// warm-up above pays (the writer holds cgroup_mutex, which mkdir needs,
+	// for the whole wait), and init's start-up (clone, execve, Go runtime,
+	// ~5 ms) is better spent in that wait than after it. Init does nothing
+	// in the container before its bootstrap, sent once it is in the cgroup.
+	intoCgroup := cgroups.DetectMode() == cgroups.Unified && !late && !o.SystemdCgroup
+	var p *initProcess
+	if !intoCgroup {
+		if p, err = startInit(spec, dir, "", o, log); err != nil {
+			return nil, err
+		}
+		cmd, initPid = p.cmd, p.pid
+		defer p.sock.Close()
+	}
 	// The device rules wait until init is started when they can: on v2
 	// they are an eBPF program, and loading it (the verifier, the library's
 	// feature probes) takes a millisecond or two, better spent while init's
@@ -225,13 +254,6 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		cg = noCgroup{}
 		c.State.NoCgroup = true
 	}
-	fifo := filepath.Join(dir, fifoName)
-	if err := unix.Mkfifo(fifo, 0o622); err != nil {
-		return nil, fmt.Errorf("making exec fifo: %w", err)
-	}
-	if err := os.Chmod(fifo, 0o622); err != nil { // the umask may have narrowed it
-		return nil, err
-	}
 
 	boot := &initproc.Bootstrap{
 		ID: id, Bundle: bundle, Rootfs: rootfs, Spec: initSpec(spec),
@@ -240,24 +262,13 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 		NoPivot:   o.NoPivot, Debug: o.Debug, JSONLog: o.JSONLog, PreserveFDs: o.PreserveFDs,
 		NoNewKeyring: o.NoNewKeyring, Seccomp: filter,
 	}
-	// Where init enters its cgroup. Without a memory limit, as early as
-	// possible: cloned straight into it on v2 (no cgroup.procs write to pay
-	// for), moved right after clone on v1 (the write, up to an RCU grace
-	// period, overlaps init's start-up). With one, init asks to join once
-	// its Go runtime is up, so that the limit counts the container's memory
-	// and not the runtime's (see initproc.MsgJoinCgroup).
-	late := memoryLimited(spec.Linux)
-	cgroupDir := ""
-	// (A systemd unit starts with init in it: there is no directory yet.)
-	if cgroups.DetectMode() == cgroups.Unified && !late && !o.SystemdCgroup {
-		cgroupDir = cg.Paths()[""]
+	if intoCgroup {
+		if p, err = startInit(spec, dir, cg.Paths()[""], o, log); err != nil {
+			return nil, err
+		}
+		cmd, initPid = p.cmd, p.pid
+		defer p.sock.Close()
 	}
-	p, err := startInit(spec, dir, cgroupDir, o, log)
-	if err != nil {
-		return nil, err
-	}
-	cmd, initPid = p.cmd, p.pid
-	defer p.sock.Close()
 	if !p.inCgroup && !late {
 		if err := cg.Apply(p.pid); err != nil {
 			return nil, err

@@ -70,7 +70,7 @@ func main() {
 		os.Exit(reaper(os.Args[2:]))
 	}
 	g := &globals{}
-	cmd := newRootCmd(g)
+	cmd := newRootCmd(g, os.Args[1:])
 	err := cmd.Execute()
 	if err == nil {
 		return
@@ -97,7 +97,9 @@ func status(code int) error {
 	return exitStatus(code)
 }
 
-func newRootCmd(g *globals) *cobra.Command {
+// newRootCmd builds nook's commands for args (the command line without the
+// program name).
+func newRootCmd(g *globals, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "nook",
 		Short:         "a daemonless container engine",
@@ -131,6 +133,13 @@ func newRootCmd(g *globals) *cobra.Command {
 	f.StringVar(&g.runtime, "runtime", "", "an OCI runtime binary (runc, crun) to use instead of nook's own")
 	f.StringArrayVar(&g.insecure, "insecure-registry", splitEnv("NOOK_INSECURE_REGISTRIES"),
 		"HOST[:PORT] to reach over plain http or without checking its certificate (loopback always is)")
+	if len(args) > 0 && args[0] == engine.MonitorArg {
+		// The monitor the engine starts names itself first (see
+		// engine.monitorArgs): registering every other command's flags
+		// would cost each container start ~1 ms.
+		root.AddCommand(monitorCmd(g))
+		return root
+	}
 	root.AddCommand(
 		runCmd(g), createCmd(g), startCmd(g), stopCmd(g), killCmd(g), restartCmd(g), rmCmd(g),
 		psCmd(g), logsCmd(g), execCmd(g), inspectCmd(g), statsCmd(g), topCmd(g), waitCmd(g),

@@ -40,15 +40,17 @@ func (e *Engine) leanMonitor() string {
 // monitorArgs are the arguments of `nook container-monitor` (without the
 // container's ID): the engine's options first, so that the monitor opens
 // the same engine.
+//
+// The command comes first, before the global flags: cmd/nook then builds
+// only its own command, not all of nook's (~1 ms of every monitor start).
 func (e *Engine) monitorArgs(attached bool) []string {
-	args := []string{"--root", e.root}
+	args := []string{MonitorArg, "--root", e.root}
 	if e.runtime != "" {
 		args = append(args, "--runtime", e.runtime)
 	}
 	if e.level != "" {
 		args = append(args, "--log-level", e.level)
 	}
-	args = append(args, MonitorArg)
 	if attached {
 		args = append(args, "--attached")
 	}

@@ -283,10 +283,12 @@ func (e *Engine) runOnce(c *Container, log *jsonlog.Writer, attached bool, ready
 	// From here on the monitor only waits and copies output, for as long
 	// as the container lives: give back the heap that starting it took
 	// (Go's scavenger would, but only over minutes), so that a monitor
-	// costs its container as little as it can.
-	debug.FreeOSMemory()
-
+	// costs its container as little as it can. Not at once: a container
+	// that is over in a moment (`run --rm IMAGE true`) would wait for the
+	// collection (a few ms) before its exit is even seen.
+	free := time.AfterFunc(freeAfter, debug.FreeOSMemory)
 	code, werr := proc.Wait()
+	free.Stop()
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
 	select {
@@ -300,6 +302,10 @@ func (e *Engine) runOnce(c *Container, log *jsonlog.Writer, attached bool, ready
 	e.recordExit(c, code, msg)
 	return code, true
 }
+
+// freeAfter is how long a container runs before its monitor (when it keeps
+// it, without a lean monitor to hand over to) gives back its start-up heap.
+const freeAfter = 500 * time.Millisecond
 
 // recordExit does what follows the init's exit: OOM check, the runtime's
 // delete (cgroup), the state. werr is why waiting failed, if it did.

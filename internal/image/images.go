@@ -7,11 +7,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-var shortIDRe = regexp.MustCompile(`^(?:sha256:)?[a-f0-9]{4,64}$`)
+var shortIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:sha256:)?[a-f0-9]{4,64}$`) })
 
 // Get finds an image by reference ("alpine", "alpine:3", "host:5000/n:t", "name@sha256:..."), by ID
 // or by an unambiguous ID prefix of at least 4 hex digits, with or without "sha256:".
@@ -135,7 +136,7 @@ func (st *state) resolve(ref string) (*imageRecord, error) {
 			return rec, nil
 		}
 	}
-	if shortIDRe.MatchString(ref) {
+	if shortIDRe().MatchString(ref) {
 		prefix := "sha256:" + strings.TrimPrefix(ref, "sha256:")
 		var found *imageRecord
 		for id, rec := range st.images {
@@ -150,7 +151,7 @@ func (st *state) resolve(ref string) (*imageRecord, error) {
 			return found, nil
 		}
 	}
-	if perr != nil && !shortIDRe.MatchString(ref) {
+	if perr != nil && !shortIDRe().MatchString(ref) {
 		return nil, perr
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)

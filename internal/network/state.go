@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -66,11 +67,11 @@ func (s *netState) attachment(mb *member) Attachment {
 	return a
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`) })
 
 func checkName(what, name string) error {
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("invalid %s %q: must match %s", what, name, nameRE)
+	if !nameRE().MatchString(name) {
+		return fmt.Errorf("invalid %s %q: must match %s", what, name, nameRE())
 	}
 	return nil
 }

@@ -86,17 +86,22 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Unless init is cloned straight into its cgroup (v2, see below), a
+	// cgroup.procs write comes: its grace period can pass meanwhile. On v1
+	// that is known before the spec is read, which takes a millisecond or
+	// two of the grace period's 6-16.
+	warmed := func() {}
+	defer func() { warmed() }()
+	if !isRootless() && cgroups.DetectMode() != cgroups.Unified {
+		warmed = cgroups.WarmAttach(log)
+	}
 	spec, err := LoadSpec(bundle)
 	if err != nil {
 		return nil, err
 	}
-	// Unless init is cloned straight into its cgroup (v2, see below), a
-	// cgroup.procs write comes: its grace period can pass meanwhile.
-	warmed := func() {}
-	if !isRootless() && (cgroups.DetectMode() != cgroups.Unified || memoryLimited(spec.Linux) || o.SystemdCgroup) {
+	if !isRootless() && cgroups.DetectMode() == cgroups.Unified && (memoryLimited(spec.Linux) || o.SystemdCgroup) {
 		warmed = cgroups.WarmAttach(log)
 	}
-	defer warmed()
 	rootfs := spec.Root.Path
 	if !filepath.IsAbs(rootfs) {
 		rootfs = filepath.Join(bundle, rootfs)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,6 +143,31 @@ func TestCgroupLimitsVisible(t *testing.T) {
 		if rep.Cgroup.Limits[k] != v {
 			t.Errorf("%s = %q, want %q (all: %v)", k, rep.Cgroup.Limits[k], v, rep.Cgroup.Limits)
 		}
+	}
+}
+
+// TestCgroupMountReadOnly: a "ro" cgroup mount is read-only, nosuid, nodev
+// and noexec all the way down: on v1 the tmpfs and every controller's bind
+// in it (set with one recursive mount_setattr), on v2 the cgroup2 mount.
+func TestCgroupMountReadOnly(t *testing.T) {
+	e := newEnv(t)
+	e.spec.Linux.Namespaces = append(e.spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	e.spec.Mounts = append(e.spec.Mounts, specsMount("/sys/fs/cgroup", "cgroup", "cgroup", "ro", "nosuid", "nodev", "noexec"))
+	rep := e.probe()
+	n := 0
+	for _, m := range rep.Mounts {
+		if m.MountPoint != "/sys/fs/cgroup" && !strings.HasPrefix(m.MountPoint, "/sys/fs/cgroup/") {
+			continue
+		}
+		n++
+		for _, o := range []string{"ro", "nosuid", "nodev", "noexec"} {
+			if !slices.Contains(m.Options, o) {
+				t.Errorf("%s: options %v lack %q", m.MountPoint, m.Options, o)
+			}
+		}
+	}
+	if want := 1; n < want || !nooktest.Cgroup2() && n < 2 {
+		t.Errorf("%d mounts at /sys/fs/cgroup, want the cgroup2 mount (v2) or a tmpfs and a bind per controller (v1)", n)
 	}
 }
 

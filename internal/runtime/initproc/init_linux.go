@@ -34,6 +34,7 @@ func Main() {
 	}
 	os.Unsetenv(FDsEnv)
 	sock := os.NewFile(uintptr(fds.Sync), "sync")
+	warmDecoder(fds.Sync)
 	conn := NewConn(sock)
 	m, err := conn.Recv()
 	if err == nil && m.Type == MsgExec && m.Exec != nil {

@@ -258,3 +258,25 @@ func FuzzParseMountOptions(f *testing.F) {
 		}
 	})
 }
+
+func TestMountAttrs(t *testing.T) {
+	for _, tt := range []struct {
+		opts     []string
+		set, clr uint64
+		ok       bool
+	}{
+		{[]string{"ro", "nosuid", "nodev", "noexec", "relatime"},
+			unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_RELATIME,
+			unix.MOUNT_ATTR__ATIME, true},
+		{[]string{"rw", "nosuid"}, unix.MOUNT_ATTR_NOSUID, unix.MOUNT_ATTR_RDONLY, true},
+		{[]string{"noatime"}, unix.MOUNT_ATTR_NOATIME, unix.MOUNT_ATTR__ATIME, true},
+		{[]string{"ro", "rprivate"}, 0, 0, false}, // propagation
+		{[]string{"rro"}, 0, 0, false},            // recursive attributes of their own
+		{[]string{"ro", "sync"}, 0, 0, false},     // a superblock flag
+	} {
+		set, clr, ok := mountAttrs(parseMountOptions(tt.opts))
+		if ok != tt.ok || ok && (set != tt.set || clr != tt.clr) {
+			t.Errorf("mountAttrs(%v) = %#x, %#x, %v; want %#x, %#x, %v", tt.opts, set, clr, ok, tt.set, tt.clr, tt.ok)
+		}
+	}
+}

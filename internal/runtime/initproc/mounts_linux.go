@@ -158,12 +158,21 @@ func mountCgroup(b *Bootstrap, log *slog.Logger, root *os.File, dest string, o m
 		}
 	}
 	slices.Sort(controllers)
+	// The mount flags (ro, nosuid, ...) go on the tmpfs and every bind in
+	// it with one recursive mount_setattr(2) at the end, rather than a
+	// remount per bind and one for the tmpfs: 11 mount calls fewer on a
+	// host with 10 hierarchies. Options mount_setattr cannot express, and
+	// kernels without it (before 5.12), take the remounts.
+	attrSet, attrClr, oneCall := mountAttrs(o)
 	for _, c := range controllers {
 		name := strings.TrimPrefix(c, "name=") // name=systemd is mounted at "systemd"
 		if name == "" || strings.Contains(name, "/") || name == "." || name == ".." {
 			return fmt.Errorf("mounting cgroup on %s: bad controller name %q", dest, c)
 		}
 		bo := o
+		if oneCall {
+			bo = mountOptions{}
+		}
 		bo.flags |= unix.MS_BIND | unix.MS_REC
 		if err := mountBind(log, root, b.CgroupPaths[c], filepath.Join(dest, name), bo); err != nil {
 			return err
@@ -178,15 +187,90 @@ func mountCgroup(b *Bootstrap, log *slog.Logger, root *os.File, dest string, o m
 			}
 		}
 	}
-	if o.flags&unix.MS_RDONLY == 0 {
-		return nil
-	}
 	h, err := pathrs.OpenatInRoot(root, dest)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", dest, err)
 	}
 	defer h.Close()
+	if oneCall {
+		attr := unix.MountAttr{Attr_set: attrSet, Attr_clr: attrClr}
+		log.Debug("mount_setattr", "target", dest, "flags", "AT_RECURSIVE",
+			"attr_set", fmt.Sprintf("%#x", attrSet), "attr_clr", fmt.Sprintf("%#x", attrClr))
+		err := unix.MountSetattr(int(h.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("setting mount attributes on %s: %w", dest, err)
+		}
+		for _, c := range controllers {
+			sub := filepath.Join(dest, strings.TrimPrefix(c, "name="))
+			sh, err := pathrs.OpenatInRoot(root, sub)
+			if err != nil {
+				return fmt.Errorf("opening %s: %w", sub, err)
+			}
+			err = remountBind(log, procPath(sh), sub, o.flags, o.clear)
+			sh.Close()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if o.flags&unix.MS_RDONLY == 0 {
+		return nil
+	}
 	return remountBind(log, procPath(h), dest, unix.MS_RDONLY, 0)
+}
+
+// mountAttrs turns a bind's MS_* flags into mount_setattr(2) attributes. ok
+// is false when the options hold something mount_setattr does not set
+// (propagation, recursive attributes of their own, superblock flags).
+func mountAttrs(o mountOptions) (set, clr uint64, ok bool) {
+	if len(o.propagation) != 0 || o.attrSet|o.attrClr != 0 || o.idmap {
+		return 0, 0, false
+	}
+	flags := o.flags &^ (unix.MS_BIND | unix.MS_REC)
+	for _, f := range []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	} {
+		if flags&f.ms != 0 {
+			set |= f.attr
+		}
+		if o.clear&f.ms != 0 {
+			clr |= f.attr
+		}
+		flags &^= f.ms
+	}
+	// The access-time mode is one field: setting it clears the others.
+	for _, f := range []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME},
+		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
+		{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
+	} {
+		if flags&f.ms != 0 {
+			if clr&unix.MOUNT_ATTR__ATIME != 0 {
+				return 0, 0, false // two modes asked for
+			}
+			clr |= unix.MOUNT_ATTR__ATIME
+			set |= f.attr
+			flags &^= f.ms
+		}
+	}
+	if flags != 0 || o.clear&^(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NODIRATIME|unix.MS_NOSYMFOLLOW) != 0 {
+		return 0, 0, false
+	}
+	return set, clr, true
 }
 
 // mountAt resolves dest inside root, creating it when missing (a directory,

@@ -29,7 +29,14 @@ func monitorCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("exited") {
 				resume = &engine.Resume{Code: exited, Err: exitErr, Loop: loop}
 			}
-			os.Exit(e.Monitor(args[0], attached, resume))
+			id := args[0]
+			if id == engine.PendingID && resume == nil {
+				// Started before its container existed (`nook run`).
+				if id, err = e.PendingContainer(attached); err != nil || id == "" {
+					return err
+				}
+			}
+			os.Exit(e.Monitor(id, attached, resume))
 			return nil
 		},
 	}

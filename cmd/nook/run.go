@@ -24,11 +24,17 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := e.Create(o)
+			// The monitor starts first: its start-up overlaps Create.
+			pm, err := e.PrepareMonitor(!detach)
 			if err != nil {
 				return err
 			}
-			code, err := e.Start(c, !detach)
+			c, err := e.Create(o)
+			if err != nil {
+				pm.Abort()
+				return err
+			}
+			code, err := e.StartPrepared(c, !detach, pm)
 			if err != nil {
 				if f.rm {
 					e.Remove(c, true)

@@ -88,7 +88,7 @@ func execErrorCode(msg string) int {
 	return 125
 }
 
-func (x *externalRuntime) create(id, bundle string, io stdio, tty bool) (*ociProcess, error) {
+func (x *externalRuntime) create(id, bundle string, _ *specs.Spec, io stdio, tty bool) (*ociProcess, error) {
 	pidFile := filepath.Join(bundle, "init.pid")
 	os.Remove(pidFile)
 	args := []string{"create", "--bundle", bundle, "--pid-file", pidFile}

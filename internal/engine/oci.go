@@ -38,7 +38,9 @@ func (p *ociProcess) Wait() (int, error) { return p.wait() }
 // (the monitor): it must have made itself a child subreaper, since the
 // container's init may be its grandchild.
 type ociRuntime interface {
-	create(id, bundle string, io stdio, tty bool) (*ociProcess, error)
+	// spec is bundle/config.json, as written: a runtime in this process
+	// need not read it back.
+	create(id, bundle string, spec *specs.Spec, io stdio, tty bool) (*ociProcess, error)
 	start(id string) error
 	kill(id string, sig unix.Signal, all bool) error
 	// delete removes the runtime's state and the cgroup; a container that
@@ -62,8 +64,8 @@ type builtinRuntime struct {
 	created *runtime.Container
 }
 
-func (b *builtinRuntime) create(id, bundle string, io stdio, tty bool) (*ociProcess, error) {
-	c, err := runtime.Create(b.root, id, runtime.CreateOpts{Bundle: bundle, Log: b.log, AttachConsole: tty, Stdio: io})
+func (b *builtinRuntime) create(id, bundle string, spec *specs.Spec, io stdio, tty bool) (*ociProcess, error) {
+	c, err := runtime.Create(b.root, id, runtime.CreateOpts{Bundle: bundle, Spec: spec, Log: b.log, AttachConsole: tty, Stdio: io})
 	if err != nil {
 		return nil, err
 	}

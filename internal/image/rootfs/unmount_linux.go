@@ -50,7 +50,10 @@ func Unmount(target string) error {
 }
 
 func unmount(target string) error {
-	busy := 0
+	// EBUSY right after a container's exit is usually the copy of the
+	// mount in its dying mount namespace, released a moment later (a few
+	// ms): retry soon, then less and less often, for about a second.
+	delay, waited := time.Millisecond, time.Duration(0)
 	for range 100 {
 		m, err := Mounted(target)
 		if err != nil || !m {
@@ -61,9 +64,10 @@ func unmount(target string) error {
 		case err == nil, errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
 			// EINVAL: not a mount point any more (raced with another
 			// unmount); Mounted decides on the next round.
-		case errors.Is(err, unix.EBUSY) && busy < 50:
-			busy++
-			time.Sleep(20 * time.Millisecond)
+		case errors.Is(err, unix.EBUSY) && waited < time.Second:
+			time.Sleep(delay)
+			waited += delay
+			delay = min(2*delay, 50*time.Millisecond)
 		default:
 			return fmt.Errorf("unmounting %s: %w", target, err)
 		}

@@ -235,15 +235,24 @@ func (e *Engine) runOnce(c *Container, log *jsonlog.Writer, attached bool, ready
 		return code, false
 	}
 	bundle := filepath.Join(c.dir(e), "bundle")
-	root, err := e.mountRootfs(c)
-	if err != nil {
-		return fail(err)
-	}
+	// The root filesystem and the network namespace do not depend on each
+	// other: made side by side (a millisecond or so each).
+	var root string
+	var rootErr error
+	mounted := make(chan struct{})
+	go func() {
+		defer close(mounted)
+		root, rootErr = e.mountRootfs(c)
+	}()
 	netns, err := e.setupNetwork(c)
+	<-mounted
 	if err != nil {
 		return fail(err)
 	}
 	defer e.teardownNetwork(c)
+	if rootErr != nil {
+		return fail(rootErr)
+	}
 	spec, err := e.buildSpec(c, root)
 	if err != nil {
 		return fail(err)
@@ -367,6 +376,17 @@ func (e *Engine) recordExit(c *Container, code int, werr string) {
 		if st, err := cg.Stats(); err == nil && st.OOMKills > 0 {
 			oom = true
 		}
+	}
+	if p := c.Host.RestartPolicy.Name; c.Host.AutoRemove && (p == "" || p == "no") {
+		// The container goes for good (--rm never restarts): its network
+		// and root filesystem go now, side by side with the runtime's
+		// delete (the cgroup), rather than one after the other later
+		// (teardownNetwork, unmountRootfs and remove find them gone).
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); e.teardownNetwork(c) }()
+		go func() { defer wg.Done(); e.unmountRootfs(c) }()
+		defer wg.Wait()
 	}
 	if err := e.rt.delete(c.ID, true); err != nil {
 		e.log.Warn("deleting the runtime's container", "err", err)

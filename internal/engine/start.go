@@ -33,6 +33,9 @@ type PreparedMonitor struct {
 	// readyR is the monitor's report (readyFD); idW is where the
 	// container's ID goes (pendingIDFD).
 	readyR, idW *os.File
+	// stopWarm ends the cgroup attach warm-up started with the monitor
+	// (cgroup v1), nil if none was.
+	stopWarm func()
 }
 
 // PrepareMonitor starts a monitor for a container about to be created:
@@ -66,11 +69,20 @@ func (e *Engine) PrepareMonitor(attached bool) (*PreparedMonitor, error) {
 		idW.Close()
 		return nil, fmt.Errorf("starting the container's monitor: %w", err)
 	}
-	return &PreparedMonitor{cmd: cmd, attached: attached, readyR: readyR, idW: idW}, nil
+	pm := &PreparedMonitor{cmd: cmd, attached: attached, readyR: readyR, idW: idW}
+	if os.Geteuid() == 0 && cgroups.DetectMode() != cgroups.Unified {
+		// On v1 every container's init is moved with cgroup.procs writes:
+		// the grace period starts now (see warmAttach).
+		pm.stopWarm = cgroups.WarmAttach(e.log)
+	}
+	return pm, nil
 }
 
 // Abort sends a prepared monitor away: told no container, it exits.
 func (p *PreparedMonitor) Abort() {
+	if p.stopWarm != nil {
+		p.stopWarm()
+	}
 	p.idW.Close()
 	p.readyR.Close()
 	p.cmd.Wait()
@@ -104,13 +116,16 @@ func (e *Engine) StartPrepared(c *Container, attached bool, pm *PreparedMonitor)
 		}
 		return 0, nil
 	}
-	stopWarm := e.warmAttach(c)
-	defer stopWarm()
 	if pm == nil {
 		if pm, err = e.PrepareMonitor(attached); err != nil {
 			return 125, err
 		}
 	}
+	stopWarm := pm.stopWarm
+	if stopWarm == nil {
+		stopWarm = e.warmAttach(c)
+	}
+	defer stopWarm()
 	cmd, readyR := pm.cmd, pm.readyR
 	defer readyR.Close()
 	var restore func()

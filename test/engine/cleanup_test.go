@@ -88,6 +88,23 @@ func (e *engine) cleanup() {
 		}
 	}
 
+	// Monitors of this root, a prepared one whose container never came (a
+	// failed run) too: none may outlive the containers.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		left := monitorsOf(e.root)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, p := range left {
+				t.Errorf("cleanup: %s left (pid %d); killing it", p.what, p.pid)
+				unix.Kill(p.pid, unix.SIGKILL)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// Mounts under the test's dir, deepest first.
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	var left []string
@@ -114,6 +131,31 @@ func (e *engine) cleanup() {
 			}
 		}
 	}
+}
+
+// monitorsOf lists the running container monitors of root: nook
+// container-monitor (full) and nook-monitor (lean) with --root root.
+func monitorsOf(root string) []procID {
+	ents, _ := os.ReadDir("/proc")
+	var out []procID
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		monitor := filepath.Base(args[0]) == "nook-monitor" || slices.Contains(args, "container-monitor")
+		if i := slices.Index(args, "--root"); monitor && i >= 0 && i+1 < len(args) && args[i+1] == root {
+			if st, ok := startTime(pid); ok && alive(procID{pid: pid, start: st}) {
+				out = append(out, procID{pid, st, "monitor " + strings.Join(args, " ")})
+			}
+		}
+	}
+	return out
 }
 
 // unescape decodes mountinfo's octal escapes (\040 for a space).

@@ -63,7 +63,7 @@ help:
 
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook-runtime ./cmd/nook-runtime
-	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -extldflags -static" -o bin/nook ./cmd/nook
+	CGO_ENABLED=1 $(GO) build -trimpath -tags osusergo,netgo -ldflags "-s -w -X main.commit=$(COMMIT) -X main.runtimeBuildID=$$($(GO) tool buildid bin/nook-runtime) -extldflags -static" -o bin/nook ./cmd/nook
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/nook-monitor ./cmd/nook-monitor
 	CGO_ENABLED=0 $(GO) build -o bin/probe ./test/probe
 	CGO_ENABLED=0 $(GO) build -o bin/escape ./test/security/testdata/escape

@@ -53,7 +53,7 @@ func (g *globals) engine() (*engine.Engine, error) {
 	if g.eng != nil {
 		return g.eng, nil
 	}
-	e, err := engine.Open(engine.Options{Root: g.root, Runtime: g.runtime, Log: g.log, LogLevel: g.logLevel})
+	e, err := engine.Open(engine.Options{Root: g.root, Runtime: g.runtime, Log: g.log, LogLevel: g.logLevel, InitBinary: initBinary()})
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,9 @@ type Options struct {
 	// Exe is the nook binary to re-execute as a container's monitor
 	// (default /proc/self/exe resolved at Open).
 	Exe string
+	// InitBinary is the binary containers' inits run from, when not this
+	// one: a nook-runtime of the same build (see cmd/nook's initBinary).
+	InitBinary string
 }
 
 // Engine is nook's engine over one root directory.
@@ -77,7 +80,7 @@ func Open(o Options) (*Engine, error) {
 	if o.Runtime != "" {
 		e.rt = &externalRuntime{bin: o.Runtime, root: filepath.Join(root, "runtime", filepath.Base(o.Runtime)), log: o.Log}
 	} else {
-		e.rt = &builtinRuntime{root: filepath.Join(root, "runtime", "nook"), log: o.Log}
+		e.rt = &builtinRuntime{root: filepath.Join(root, "runtime", "nook"), log: o.Log, initBinary: o.InitBinary}
 	}
 	return e, nil
 }

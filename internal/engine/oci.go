@@ -59,13 +59,15 @@ var processAlive = runtime.ProcessAlive
 type builtinRuntime struct {
 	root string
 	log  *slog.Logger
+	// initBinary is runtime.CreateOpts.InitBinary.
+	initBinary string
 	// created is the container create made in this process; start needs
 	// the same handle (it holds the init's exec.Cmd, for Wait).
 	created *runtime.Container
 }
 
 func (b *builtinRuntime) create(id, bundle string, spec *specs.Spec, io stdio, tty bool) (*ociProcess, error) {
-	c, err := runtime.Create(b.root, id, runtime.CreateOpts{Bundle: bundle, Spec: spec, Log: b.log, AttachConsole: tty, Stdio: io})
+	c, err := runtime.Create(b.root, id, runtime.CreateOpts{Bundle: bundle, Spec: spec, InitBinary: b.initBinary, Log: b.log, AttachConsole: tty, Stdio: io})
 	if err != nil {
 		return nil, err
 	}

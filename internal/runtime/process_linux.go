@@ -51,7 +51,7 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 // an RCU grace period of up to ~15 ms — and charges init from its first page.
 func startInit(spec *specs.Spec, dir, cgroupDir string, o CreateOpts, log *slog.Logger) (*initProcess, error) {
 	t0 := time.Now()
-	exe, err := sealedSelf(dir)
+	exe, err := sealedBinary(o.InitBinary, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,24 +26,32 @@ import (
 // Fallback (no overlayfs or no new mount API, or the binary was replaced on
 // disk): a memfd copy with write, grow and shrink seals.
 func sealedSelf(scratch string) (*os.File, error) {
-	if f, err := overlaySelf(scratch); err == nil {
-		return f, nil
-	}
-	return memfdSelf()
+	return sealedBinary("", scratch)
 }
 
-// overlaySelf opens the binary through a lower-only overlayfs of its
+// sealedBinary is sealedSelf for the binary at path ("": the running one).
+func sealedBinary(path, scratch string) (*os.File, error) {
+	if path == "" {
+		self, err := os.Readlink("/proc/self/exe")
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(self, " (deleted)") {
+			return memfdOf("/proc/self/exe")
+		}
+		path = self
+	}
+	if f, err := overlayOf(path, scratch); err == nil {
+		return f, nil
+	}
+	return memfdOf(path)
+}
+
+// overlayOf opens the binary at path through a lower-only overlayfs of its
 // directory. scratch is an existing directory: overlayfs wants two lower
 // layers to have no upper one, and the binary's directory is put on top so
 // that nothing in scratch can mask the binary.
-func overlaySelf(scratch string) (*os.File, error) {
-	path, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return nil, err
-	}
-	if strings.HasSuffix(path, " (deleted)") {
-		return nil, errors.New("the binary was removed or replaced on disk")
-	}
+func overlayOf(path, scratch string) (*os.File, error) {
 	dir, name := filepath.Split(path)
 	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
@@ -78,11 +85,11 @@ func escapeLowerDir(p string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(p, `\`, `\\`), `:`, `\:`)
 }
 
-// memfdSelf returns a sealed in-memory copy of the running binary. A memfd
+// memfdOf returns a sealed in-memory copy of the binary at path. A memfd
 // with write, grow and shrink seals cannot be changed by anyone, and it
 // vanishes with the last process that holds it.
-func memfdSelf() (*os.File, error) {
-	self, err := os.Open("/proc/self/exe")
+func memfdOf(path string) (*os.File, error) {
+	self, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -20,9 +20,14 @@ func TestSealedSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	self, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, seal := range map[string]func() (*os.File, error){
-		"overlay": func() (*os.File, error) { return overlaySelf(t.TempDir()) },
-		"memfd":   memfdSelf,
+		"overlay": func() (*os.File, error) { return overlayOf(self, t.TempDir()) },
+		"memfd":   func() (*os.File, error) { return memfdOf("/proc/self/exe") },
+		"default": func() (*os.File, error) { return sealedBinary("", t.TempDir()) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			f, err := seal()

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,6 +41,49 @@ func TestRunExitCodes(t *testing.T) {
 	}
 	if out := e.must("ps", "-aq"); out != "" {
 		t.Errorf("run --rm left containers: %s", out)
+	}
+}
+
+// TestInitFromNookRuntime: with the nook-runtime of its own build beside it
+// (make build), nook runs containers' inits from that smaller binary; with
+// another build's beside it, from itself. Both start a container.
+func TestInitFromNookRuntime(t *testing.T) {
+	beside := filepath.Join(filepath.Dir(nookBin), "nook-runtime")
+	if _, err := os.Stat(beside); err != nil {
+		t.Skip("no nook-runtime beside NOOK")
+	}
+	sealed := func(r result) string {
+		for _, l := range strings.Split(r.Stderr, "\n") {
+			if strings.Contains(l, "sealed init binary") {
+				if _, f, ok := strings.Cut(l, " file="); ok {
+					return strings.Fields(f)[0]
+				}
+			}
+		}
+		return ""
+	}
+	e := newEngine(t)
+	r := e.nook("--log-level", "debug", "run", "--rm", builtin, "true")
+	if r.Code != 0 || !strings.HasSuffix(sealed(r), ":nook-runtime") {
+		t.Errorf("init did not run from the nook-runtime beside nook (sealed %q): %s", sealed(r), r)
+	}
+
+	// A copy of nook beside another build's nook-runtime (this test's own
+	// binary stands in for one): init runs from nook.
+	dir := t.TempDir()
+	for name, src := range map[string]string{"nook": nookBin, "nook-runtime": os.Args[0]} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(filepath.Join(dir, "nook"), "--root", e.root, "--log-level", "debug", "run", "--rm", builtin, "true")
+	out, err := cmd.CombinedOutput()
+	if got := sealed(result{Stderr: string(out)}); err != nil || !strings.HasSuffix(got, ":nook") {
+		t.Errorf("beside another build's nook-runtime: %v, init sealed from %q:\n%s", err, got, out)
 	}
 }
 

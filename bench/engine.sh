@@ -75,6 +75,7 @@ dockerd_start() { # starts dockerd in this mount namespace; waits for its socket
 }
 dockerd_stop() { # stops the dockerd this process started, by its pid
 	[ -n "${DOCKERD_PID:-}" ] || return 0
+	"$HERE/settle.sh" cont "$DOCKERD_PID" # it may be paused (see phase)
 	bench_stop_pid "$DOCKERD_PID" dockerd
 	DOCKERD_PID=
 }
@@ -144,6 +145,13 @@ phase() {
 		for ((i = 0; i < n; i++)); do
 			local j=$(((i + r - 1) % n))
 			args+=(--command-name "${keys[$j]}" "${cmds[$j]}")
+			# The private dockerd is paused before every run but Docker's own (see
+			# bench/settle.sh); hyperfine takes one --prepare per command, in order.
+			if [ -n "${DOCKERD_PID:-}" ] && [ "${keys[$j]}" = docker ]; then
+				args+=(--prepare "$HERE/settle.sh cont $DOCKERD_PID")
+			elif [ -n "${DOCKERD_PID:-}" ]; then
+				args+=(--prepare "$HERE/settle.sh stop $DOCKERD_PID")
+			fi
 		done
 		echo "  round $r/$ROUNDS: $RUNS_PER_ROUND runs + $WARMUP warm-up each, order: $(
 			for ((i = 0; i < n; i++)); do printf '%s ' "${keys[$(((i + r - 1) % n))]}"; done)"
@@ -151,7 +159,9 @@ phase() {
 		{
 			echo "### $setting round $r"
 			# -N: no shell in between; stdin is /dev/null for every run.
+			# Before each command's set of runs, a quiet machine (bench/settle.sh).
 			hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS_PER_ROUND" \
+				--setup "$HERE/settle.sh" \
 				--export-json "$RESULTS_DIR/$setting-round$r.json" "${args[@]}" 2>&1
 		} >>"$RESULTS_DIR/hyperfine.log" </dev/null || rc=$?
 		if [ "$rc" != 0 ]; then

@@ -18,6 +18,9 @@
 #                                     the bar chart of startup.sh's and engine.sh's results
 
 
+# The directory of the bench scripts (for bench/settle.sh).
+BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 bench_need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "$1: needs root (sudo $1)" >&2
@@ -143,8 +146,10 @@ bench_busybox_bundle() {
 # round: slow drift of the machine's load hits every command alike. ROUNDS=1 is one plain
 # hyperfine call. PREPARE ("" for none) runs before every run of its command, untimed. CMD runs
 # without a shell (-N) unless it contains shell syntax (then under sh; hyperfine subtracts the
-# shell's start-up). Writes OUT-roundN.json and appends hyperfine's output to OUT.log.
-# Returns hyperfine's nonzero status at the first failed round.
+# shell's start-up). Before each command's set of runs, bench/settle.sh waits (untimed, up to
+# 10 s) until the machine is quiet: a peer's background cleanup after its block (dockerd,
+# Podman's) otherwise lands on the next command's runs. Writes OUT-roundN.json and appends
+# hyperfine's output to OUT.log. Returns hyperfine's nonzero status at the first failed round.
 bench_hf_rounds() {
 	local out=$1 runs=$2 rounds=$3 warmup=$4 r i j n per rc shellopt=-N
 	shift 4
@@ -176,7 +181,7 @@ bench_hf_rounds() {
 		# group) would wait for the whole round. On INT/TERM hyperfine is stopped, then the
 		# script exits through its traps (the callers' are 'exit 130' and 'exit 143').
 		# shellcheck disable=SC2086 # $shellopt: -N or nothing
-		hyperfine $shellopt --style basic --warmup "$warmup" --runs "$per" \
+		hyperfine $shellopt --style basic --warmup "$warmup" --runs "$per" --setup "$BENCH_LIB_DIR/settle.sh" \
 			--export-json "$out-round$r.json" "${args[@]}" >>"$out.log" 2>&1 </dev/null &
 		local hf=$!
 		# shellcheck disable=SC2064 # $hf now

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -229,48 +230,39 @@ func mountAttrs(o mountOptions) (set, clr uint64, ok bool) {
 	if len(o.propagation) != 0 || o.attrSet|o.attrClr != 0 || o.idmap {
 		return 0, 0, false
 	}
-	flags := o.flags &^ (unix.MS_BIND | unix.MS_REC)
-	for _, f := range []struct {
-		ms   uintptr
-		attr uint64
-	}{
-		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
-		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
-		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
-		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
-		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
-	} {
-		if flags&f.ms != 0 {
-			set |= f.attr
-		}
-		if o.clear&f.ms != 0 {
-			clr |= f.attr
-		}
-		flags &^= f.ms
-	}
+	set, rest := msToAttr.translate(o.flags &^ (unix.MS_BIND | unix.MS_REC))
+	clr, clearRest := msToAttr.translate(o.clear)
 	// The access-time mode is one field: setting it clears the others.
-	for _, f := range []struct {
-		ms   uintptr
-		attr uint64
-	}{
-		{unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME},
-		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
-		{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
-	} {
-		if flags&f.ms != 0 {
-			if clr&unix.MOUNT_ATTR__ATIME != 0 {
-				return 0, 0, false // two modes asked for
-			}
-			clr |= unix.MOUNT_ATTR__ATIME
-			set |= f.attr
-			flags &^= f.ms
+	const atimeModes = unix.MS_RELATIME | unix.MS_NOATIME | unix.MS_STRICTATIME
+	if modes := rest & atimeModes; modes != 0 {
+		if bits.OnesCount64(uint64(modes)) > 1 {
+			return 0, 0, false // two modes asked for
 		}
+		atime, _ := msToATime.translate(modes)
+		set |= atime
+		clr |= unix.MOUNT_ATTR__ATIME
+		rest &^= modes
 	}
-	if flags != 0 || o.clear&^(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NODIRATIME|unix.MS_NOSYMFOLLOW) != 0 {
+	if rest != 0 || clearRest != 0 {
 		return 0, 0, false
 	}
 	return set, clr, true
+}
+
+var msToAttr = flagTable[uintptr, uint64]{
+	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+	{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+	{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+	{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+	{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+// msToATime: MOUNT_ATTR_RELATIME is 0, the field's default.
+var msToATime = flagTable[uintptr, uint64]{
+	{unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME},
+	{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
+	{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
 }
 
 // mountAt resolves dest inside root, creating it when missing (a directory,

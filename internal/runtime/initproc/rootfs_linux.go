@@ -241,23 +241,36 @@ const stNoSymfollow = 0x2000
 // accepts. The numbering differs above the low bits (ST_RELATIME is
 // MS_BIND's value), so map them one by one.
 func statfsFlags(st int64) uintptr {
-	var ms uintptr
-	for _, f := range []struct {
-		st int64
-		ms uintptr
-	}{
-		{unix.ST_RDONLY, unix.MS_RDONLY},
-		{unix.ST_NOSUID, unix.MS_NOSUID},
-		{unix.ST_NODEV, unix.MS_NODEV},
-		{unix.ST_NOEXEC, unix.MS_NOEXEC},
-		{unix.ST_NOATIME, unix.MS_NOATIME},
-		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
-		{unix.ST_RELATIME, unix.MS_RELATIME},
-		{stNoSymfollow, unix.MS_NOSYMFOLLOW},
-	} {
-		if st&f.st != 0 {
-			ms |= f.ms
+	ms, _ := stToMS.translate(st)
+	return ms
+}
+
+var stToMS = flagTable[int64, uintptr]{
+	{unix.ST_RDONLY, unix.MS_RDONLY},
+	{unix.ST_NOSUID, unix.MS_NOSUID},
+	{unix.ST_NODEV, unix.MS_NODEV},
+	{unix.ST_NOEXEC, unix.MS_NOEXEC},
+	{unix.ST_NOATIME, unix.MS_NOATIME},
+	{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+	{unix.ST_RELATIME, unix.MS_RELATIME},
+	{stNoSymfollow, unix.MS_NOSYMFOLLOW},
+}
+
+// flagTable pairs the bits of one flag set with their equivalents in another.
+type flagTable[F, T ~int64 | ~uint64 | ~uintptr] []struct {
+	from F
+	to   T
+}
+
+// translate returns the equivalents of the bits of f the table knows, and
+// the bits it does not.
+func (t flagTable[F, T]) translate(f F) (to T, rest F) {
+	rest = f
+	for _, p := range t {
+		if f&p.from != 0 {
+			to |= p.to
+			rest &^= p.from
 		}
 	}
-	return ms
+	return to, rest
 }

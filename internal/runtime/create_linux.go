@@ -88,7 +88,6 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 // locked; the caller must Close it.
 func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	log := o.Log
-	warmSpawn()
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}

@@ -94,7 +94,6 @@ var nsFiles = []struct {
 // the program is missing or not executable).
 func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 	log := o.Log
-	warmSpawn()
 	if c.State.Status != specs.StateCreated && c.State.Status != specs.StateRunning {
 		return nil, fmt.Errorf("cannot exec in a %s container: %w", c.State.Status, ErrNotRunning)
 	}

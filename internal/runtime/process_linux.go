@@ -40,18 +40,6 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
 }
 
-// warmSpawn gets, in the background, the check Go makes before the first
-// process a program starts out of the way: os.StartProcess first checks once
-// that pidfds work, forking a child that exits at once (~0.4 ms, right
-// before init's clone otherwise). os.FindProcess makes the same check.
-func warmSpawn() {
-	go func() {
-		if p, err := os.FindProcess(os.Getpid()); err == nil {
-			p.Release()
-		}
-	}()
-}
-
 // startInit re-executes the sealed runtime binary as "nook-runtime init" in
 // the container's new namespaces. Joined namespaces (linux.namespaces[].path)
 // are entered by a locked OS thread that then forks init, so init inherits

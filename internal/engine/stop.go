@@ -198,8 +198,9 @@ func (e *Engine) Remove(c *Container, force bool) error {
 		}
 	}
 	// Let a live monitor finish (it may be removing the container itself
-	// for --rm).
-	for i := 0; i < 500; i++ {
+	// for --rm). Up to 10 s: the lean monitor re-executes nook to clean
+	// up, which takes seconds on a slow (emulated) machine.
+	for i := 0; i < 1000; i++ {
 		cur, err := e.load(c.ID)
 		if err != nil {
 			return nil // removed meanwhile
@@ -238,5 +239,13 @@ func (e *Engine) remove(c *Container) error {
 			os.RemoveAll(e.volumeDir(m.Name))
 		}
 	}
-	return os.RemoveAll(dir)
+	// A monitor that outlived the wait above may still be writing its last
+	// state into the directory (ENOTEMPTY): give it a moment.
+	for i := 0; ; i++ {
+		err := os.RemoveAll(dir)
+		if err == nil || i == 20 || !errors.Is(err, unix.ENOTEMPTY) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,57 +26,6 @@ const MonitorArg = "container-monitor"
 // readyFD is the monitor's fd 3: a pipe to whoever started it, closed
 // once the container runs (or failed to).
 const readyFD = 3
-
-// PendingID, in place of a container's ID, starts a prepared monitor (see
-// PrepareMonitor): it reads the ID from pendingIDFD, a pipe from whoever
-// started it, one line; EOF without one means that no container comes.
-const (
-	PendingID   = "-"
-	pendingIDFD = 4
-)
-
-// isFullID: 64 lowercase hex digits, a container's ID as the engine makes it.
-func isFullID(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, r := range s {
-		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// PendingContainer reads a prepared monitor's container ID; "" (and no
-// error) when none comes. Detached, the monitor's output goes to the
-// container's monitor.log from then on, where a monitor started for a
-// known container has it from the start.
-func (e *Engine) PendingContainer(attached bool) (string, error) {
-	f := os.NewFile(pendingIDFD, "pending-id")
-	data, err := io.ReadAll(io.LimitReader(f, 256))
-	f.Close()
-	if err != nil {
-		return "", fmt.Errorf("reading the container's ID: %w", err)
-	}
-	id := strings.TrimSpace(string(data))
-	if id == "" {
-		return "", nil
-	}
-	if !isFullID(id) {
-		return "", fmt.Errorf("reading the container's ID: %q is not one", id)
-	}
-	if !attached {
-		out, err := os.OpenFile(filepath.Join(e.containerDir(id), "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err != nil {
-			return "", err
-		}
-		unix.Dup3(int(out.Fd()), 1, 0)
-		unix.Dup3(int(out.Fd()), 2, 0)
-		out.Close()
-	}
-	return id, nil
-}
 
 // Resume is where `nook container-monitor --exited=CODE` picks up after
 // the lean monitor (internal/monitor) saw the container's init exit.

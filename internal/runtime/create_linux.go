@@ -227,19 +227,18 @@ func Create(root, id string, o CreateOpts) (c *Container, err error) {
 	if err := os.Chmod(fifo, 0o622); err != nil { // the umask may have narrowed it
 		return nil, err
 	}
-	// Where init enters its cgroup. Without a memory limit, as early as
-	// possible: cloned straight into it on v2 (no cgroup.procs write to pay
-	// for), moved right after clone otherwise. With one, init asks to join
-	// once its Go runtime is up, so that the limit counts the container's
-	// memory and not the runtime's (see initproc.MsgJoinCgroup).
+	// Where init enters its cgroup. Without a memory limit on v2 it is
+	// cloned straight into it: no cgroup.procs write to pay for (a systemd
+	// unit starts with init in it instead: there is no directory yet).
+	// Otherwise it is started before the cgroup is made and moved in after:
+	// making the cgroup waits out the grace period the warm-up above pays
+	// (the writer holds cgroup_mutex, which mkdir needs), and init's start-up
+	// (clone, execve, Go runtime, ~5 ms) is better spent inside that wait.
+	// With a memory limit, init asks to join once its Go runtime is up, so
+	// that the limit counts the container's memory, not the runtime's (see
+	// initproc.MsgJoinCgroup). Init does nothing in the container before its
+	// bootstrap, sent once it is in the cgroup.
 	late := memoryLimited(spec.Linux)
-	// Init is cloned into its cgroup on v2 (a systemd unit starts with init
-	// in it: there is no directory yet). Everywhere else it is started
-	// before the cgroup is made: making it waits for the grace period the
-	// warm-up above pays (the writer holds cgroup_mutex, which mkdir needs,
-	// for the whole wait), and init's start-up (clone, execve, Go runtime,
-	// ~5 ms) is better spent in that wait than after it. Init does nothing
-	// in the container before its bootstrap, sent once it is in the cgroup.
 	intoCgroup := cgroups.DetectMode() == cgroups.Unified && !late && !o.SystemdCgroup
 	var p *initProcess
 	if !intoCgroup {

@@ -131,7 +131,7 @@ func (c *Container) Exec(o ExecOpts) (_ *ExecProcess, err error) {
 		return nil, err
 	}
 
-	exe, err := sealedSelf(c.dir)
+	exe, err := sealedBinary("", c.dir)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sealedSelf returns the running binary in a form no one can write to, to be
-// executed as the container's init.
+// sealedBinary returns the binary at path ("": the running one) in a form no
+// one can write to, to be executed as the container's init.
 //
 // Why: the init is started from this binary, and until it execve()s the
 // user's program, /proc/PID/exe of a process in the container points at it.
@@ -25,11 +25,6 @@ import (
 // a container (runc 1.2 moved to the same scheme for the same reason).
 // Fallback (no overlayfs or no new mount API, or the binary was replaced on
 // disk): a memfd copy with write, grow and shrink seals.
-func sealedSelf(scratch string) (*os.File, error) {
-	return sealedBinary("", scratch)
-}
-
-// sealedBinary is sealedSelf for the binary at path ("": the running one).
 func sealedBinary(path, scratch string) (*os.File, error) {
 	if path == "" {
 		self, err := os.Readlink("/proc/self/exe")
